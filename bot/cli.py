@@ -1,0 +1,106 @@
+"""The `ortfix` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from bot import formats
+from bot.detector import Finding, Report, Scanner
+from bot.detector.scanner import MAX_SOURCE_BYTES
+from bot.fixer import apply
+from bot.localtree import find_root, scan_root
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+MAX_FIX_PASSES = 3  # two findings on one line take two passes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return EXIT_USAGE if exit_.code else EXIT_CLEAN
+    return int(args.run(args))
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ortfix", description="Keep onnxruntime-web on its native WebGPU backend.")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+    scan = commands.add_parser("scan", help="find (and with --fix, fix) JSEP loads of onnxruntime-web")
+    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a directory or a file")
+    scan.add_argument("--fix", action="store_true", help="rewrite the files in place")
+    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    scan.add_argument("--ignore", action="append", default=[], metavar="GLOB", help="skip matching paths")
+    scan.add_argument("--all", action="store_true", help="also show quiet findings (no WebGPU use seen)")
+    scan.add_argument("--max-bytes", type=int, default=MAX_SOURCE_BYTES, help="skip larger source files")
+    scan.set_defaults(run=_scan)
+    return parser
+
+
+def _scan(args: argparse.Namespace) -> int:
+    for path in args.paths:
+        if not path.exists():
+            print(f"ortfix: {path}: no such file or directory", file=sys.stderr)
+            return EXIT_USAGE
+    scans = _scan_paths(args)
+    if args.fix:
+        for _ in range(MAX_FIX_PASSES):
+            if not any(_fix(root, report.shown(include_info=args.all)) for root, report in scans):
+                break
+            scans = _scan_paths(args)
+    report = _merge(r for _, r in scans)
+    findings = report.shown(include_info=args.all)
+    summary = report.summary(include_info=args.all)
+    if args.format == "json":
+        sys.stdout.write(formats.json_document(findings, summary))
+    elif args.format == "sarif":
+        sys.stdout.write(formats.sarif(findings, report))
+    else:
+        sys.stdout.write(formats.text(findings, summary))
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def _scan_paths(args: argparse.Namespace) -> list[tuple[Path, Report]]:
+    """A report for each PATH, its paths relative to that PATH (for a file: to its repository)."""
+    scans = []
+    for path in args.paths:
+        root = (path if path.is_dir() else find_root(path.resolve())).resolve()
+        scanner = Scanner(ignore=args.ignore, max_bytes=args.max_bytes)
+        scan_root(scanner, root, None if path.is_dir() else path.resolve(), progress=args.format == "text")
+        scans.append((root, scanner.finish()))
+    return scans
+
+
+def _merge(reports: Iterable[Report]) -> Report:
+    merged = Report()
+    for report in reports:
+        merged.findings.extend(report.findings)
+        merged.files_scanned += report.files_scanned
+        merged.skipped.update(report.skipped)
+        merged.notes.extend(report.notes)
+    return merged
+
+
+def _fix(root: Path, findings: list[Finding]) -> bool:
+    """Apply the findings' fixes under `root`; whether any file changed."""
+    by_file = defaultdict(list)
+    for finding in findings:
+        if finding.replacement is not None:
+            by_file[finding.path].append(finding)
+    changed = False
+    for relative, file_findings in by_file.items():
+        file = root / relative
+        original = file.read_bytes().decode("utf-8", "surrogateescape")
+        fixed = apply(original, file_findings)
+        if fixed != original:
+            file.write_bytes(fixed.encode("utf-8", "surrogateescape"))
+            changed = True
+    return changed
+
+
+if __name__ == "__main__":
+    sys.exit(main())

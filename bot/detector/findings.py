@@ -1,0 +1,55 @@
+"""Findings and the report of a scan: the shapes every surface (CLI, review, audit) consumes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+ERROR = "error"
+WARNING = "warning"
+INFO = "info"
+SEVERITIES = (ERROR, WARNING, INFO)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem at one line; `replacement` is the whole fixed line, or None when no local fix exists."""
+
+    path: str
+    line: int
+    end_line: int
+    column: int
+    rule: str
+    severity: str
+    message: str
+    original: str
+    replacement: str | None
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+    files_scanned: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    notes: list[str] = field(default_factory=list)
+
+    def shown(self, *, include_info: bool = False) -> list[Finding]:
+        """The findings a user sees: errors and warnings, and with `include_info` the quiet ones too."""
+        return [f for f in self.findings if include_info or f.severity != INFO]
+
+    def summary(self, *, include_info: bool = False) -> dict:
+        shown = self.shown(include_info=include_info)
+        by_severity = Counter(f.severity for f in shown)
+        return {
+            "files_scanned": self.files_scanned,
+            "findings": len(shown),
+            "errors": by_severity[ERROR],
+            "warnings": by_severity[WARNING],
+            "info": by_severity[INFO],
+            "hidden": len(self.findings) - len(shown),
+            "skipped": dict(sorted(self.skipped.items())),
+            "notes": list(self.notes),
+        }

@@ -1,0 +1,168 @@
+"""A scan of a tree: files go in one by one, the report comes out at the end.
+
+Pure: the caller reads the files (from disk, or from GitHub) and hands over
+bytes; nothing here touches the network or the disk.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from collections.abc import Iterable
+
+from bot.backends import PACKAGE, VersionTable, table
+from bot.detector.findings import Finding, Report
+from bot.detector.lockfiles import LOCKFILE_NAMES, resolved_version
+from bot.detector.manifests import Manifest, parse_manifest
+from bot.detector.rules import Package, evaluate
+from bot.detector.sources import SOURCE_SUFFIXES, FileFacts, mentions, read_facts, skip_reason
+
+MAX_SOURCE_BYTES = 1_000_000
+MAX_LOCKFILE_BYTES = 64_000_000
+SKIPPED_DIRS = ("node_modules", ".git")
+TOO_LARGE_NOTE = "{path}: not scanned, {size:,} bytes is over the {cap:,}-byte cap"
+
+
+class Scanner:
+    def __init__(
+        self,
+        *,
+        ignore: Iterable[str] = (),
+        max_bytes: int = MAX_SOURCE_BYTES,
+        versions: VersionTable | None = None,
+    ) -> None:
+        self.ignore = tuple(ignore)
+        self.max_bytes = max_bytes
+        self.table = versions or table()
+        self.report = Report()
+        self._facts: list[FileFacts] = []
+        self._manifests: dict[str, Manifest] = {}
+        self._lockfiles: dict[str, tuple[str, str]] = {}  # directory → (lockfile name, text)
+
+    def wants(self, path: str) -> bool:
+        """Whether `path` can matter at all: lets a caller skip reading a file."""
+        return kind(path) is not None and not _in_skipped_dir(path) and not self._ignored(path)
+
+    def cap(self, path: str) -> int:
+        return MAX_LOCKFILE_BYTES if kind(path) == "lockfile" else self.max_bytes
+
+    def too_large(self, path: str, size: int) -> None:
+        self.report.skipped["too-large"] += 1
+        self.report.notes.append(TOO_LARGE_NOTE.format(path=path, size=size, cap=self.cap(path)))
+
+    def add(self, path: str, data: bytes) -> None:
+        if not self.wants(path):
+            return
+        if len(data) > self.cap(path):
+            self.too_large(path, len(data))
+            return
+        file_kind = kind(path)
+        if file_kind == "manifest":
+            manifest = parse_manifest(path, data)
+            if manifest is not None:
+                self._manifests[manifest.dir] = manifest
+            return
+        if file_kind == "lockfile":
+            if PACKAGE.encode() in data:
+                self._lockfiles.setdefault(
+                    posixpath.dirname(path), (posixpath.basename(path), data.decode("utf-8", "replace"))
+                )
+            return
+        self.report.files_scanned += 1
+        if not mentions(data):
+            return
+        reason = skip_reason(path, data)
+        if reason is not None:
+            self.report.skipped[reason] += 1
+            return
+        facts = read_facts(path, data)
+        if facts.loads or facts.providers:
+            self._facts.append(facts)
+
+    def finish(self) -> Report:
+        # a root override seen from several packages is one finding
+        findings: dict[tuple[str, int, int, str], Finding] = {}
+        for package in self._packages():
+            for finding in evaluate(package, self.table):
+                findings.setdefault((finding.path, finding.line, finding.column, finding.rule), finding)
+        self.report.findings = sorted(findings.values(), key=lambda f: (f.path, f.line, f.column, f.rule))
+        return self.report
+
+    def _packages(self) -> list[Package]:
+        packages: dict[str, Package] = {}
+        for facts in self._facts:
+            directory = self._package_dir(facts.path)
+            packages.setdefault(directory, Package(directory)).files.append(facts)
+        for package in packages.values():
+            self._resolve_versions(package)
+        return list(packages.values())
+
+    def _package_dir(self, path: str) -> str:
+        for directory in _ancestors(posixpath.dirname(path)):
+            if directory in self._manifests:
+                return directory
+        return ""
+
+    def _resolve_versions(self, package: Package) -> None:
+        """The package's ranges (its own declaration and every override above it) and its locked version."""
+        declaring: Manifest | None = None
+        for directory in _ancestors(package.dir):
+            manifest = self._manifests.get(directory)
+            if manifest is None:
+                continue
+            if declaring is None and manifest.declared:
+                declaring = manifest
+                package.ranges.extend(manifest.declared)
+            package.ranges.extend(r for r in manifest.ranges if r.is_override)
+        if declaring is None:
+            return
+        package.declared = declaring.declared[0].range
+        for directory in _ancestors(declaring.dir):
+            if directory in self._lockfiles:
+                name, text = self._lockfiles[directory]
+                relative = posixpath.relpath(declaring.dir or ".", directory or ".")
+                package.resolved = resolved_version(name, text, "" if relative == "." else relative, package.declared)
+                return
+
+    def _ignored(self, path: str) -> bool:
+        return any(_glob_match(path, pattern) for pattern in self.ignore)
+
+
+def scan_files(files: Iterable[tuple[str, bytes]], **options) -> Report:
+    """Scan (path, bytes) pairs; paths are relative with `/` separators."""
+    scanner = Scanner(**options)
+    for path, data in files:
+        scanner.add(path, data)
+    return scanner.finish()
+
+
+def kind(path: str) -> str | None:
+    name = posixpath.basename(path)
+    if name == "package.json":
+        return "manifest"
+    if name in LOCKFILE_NAMES:
+        return "lockfile"
+    if name.lower().endswith(SOURCE_SUFFIXES):
+        return "source"
+    return None
+
+
+def _in_skipped_dir(path: str) -> bool:
+    return any(part in SKIPPED_DIRS for part in path.split("/")[:-1])
+
+
+def _ancestors(directory: str):
+    while True:
+        yield directory
+        if not directory:
+            return
+        directory = posixpath.dirname(directory)
+
+
+def _glob_match(path: str, pattern: str) -> bool:
+    """gitignore-like: `dir/` matches below it, `**/` matches at any depth, `*` crosses `/`."""
+    pattern = pattern.strip()
+    if pattern.endswith("/"):
+        return path.startswith(pattern) or f"/{pattern}" in f"/{path}"
+    candidates = (pattern, pattern.removeprefix("**/"))
+    return any(fnmatch.fnmatchcase(path, p) or fnmatch.fnmatchcase(posixpath.basename(path), p) for p in candidates)

@@ -1,0 +1,110 @@
+"""One file in, its facts out: what it loads of onnxruntime-web, what it asks of the GPU.
+
+Cheap checks come first, so that a large tree costs little more than reading
+it: a file that mentions neither onnxruntime-web nor a WebGPU/WebGL provider
+is never parsed.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+
+from bot.backends import PACKAGE
+from bot.detector.javascript import PROVIDERS, CodeFacts, scan_code
+from bot.detector.markup import scan_importmap, scan_markup
+from bot.detector.specifiers import Target, classify
+
+CODE_GRAMMARS = {
+    ".js": "javascript",
+    ".mjs": "javascript",
+    ".cjs": "javascript",
+    ".jsx": "javascript",
+    ".ts": "typescript",
+    ".mts": "typescript",
+    ".cts": "typescript",
+    ".tsx": "tsx",
+}
+MARKUP_SUFFIXES = (".html", ".htm", ".vue", ".svelte", ".astro")
+IMPORTMAP_SUFFIXES = (".json", ".importmap")
+SOURCE_SUFFIXES = (*CODE_GRAMMARS, *MARKUP_SUFFIXES, *IMPORTMAP_SUFFIXES)
+
+IGNORE_LINE = b"ortfix-ignore"
+IGNORE_FILE = b"ortfix-ignore-file"
+_MENTIONS = (PACKAGE.encode(), *(p.encode() for p in PROVIDERS))
+_BOM = b"\xef\xbb\xbf"
+MINIFIED_LINE_LENGTH = 1000  # average bytes per line above which a file is a minified bundle
+
+
+@dataclass(frozen=True)
+class Load:
+    """A place in a file that loads an onnxruntime-web entry."""
+
+    path: str
+    row: int
+    start: int  # byte columns of the specifier in `line`
+    end: int
+    line: bytes  # the whole line, without its line ending
+    value: str
+    via: str
+    target: Target
+
+
+@dataclass
+class FileFacts:
+    path: str
+    loads: list[Load] = field(default_factory=list)
+    providers: set[str] = field(default_factory=set)
+    mapped: set[str] = field(default_factory=set)
+
+
+def skip_reason(path: str, data: bytes) -> str | None:
+    """Why a source file is not parsed, or None; checked after the mention pre-filter."""
+    if b"\0" in data[:8192]:
+        return "binary"
+    if posixpath.basename(path).count(".min.") or len(data) > MINIFIED_LINE_LENGTH * (data.count(b"\n") + 1):
+        return "minified"
+    if IGNORE_FILE in data:
+        return "ortfix-ignore-file"
+    return None
+
+
+def mentions(data: bytes) -> bool:
+    return any(word in data for word in _MENTIONS)
+
+
+def read_facts(path: str, data: bytes) -> FileFacts:
+    """The facts of a source file that passed `mentions` and `skip_reason`."""
+    # a BOM blanked to three spaces keeps every position the file's own
+    parsed = b"   " + data[3:] if data.startswith(_BOM) else data
+    suffix = posixpath.splitext(path)[1].lower()
+    code = CodeFacts()
+    if suffix in CODE_GRAMMARS:
+        scan_code(CODE_GRAMMARS[suffix], parsed, code)
+    elif suffix in MARKUP_SUFFIXES:
+        scan_markup(suffix, parsed, code)
+    elif suffix in IMPORTMAP_SUFFIXES:
+        scan_importmap(parsed, code)
+    facts = FileFacts(path, providers=code.providers, mapped={m for m in code.mapped if _names_package(m)})
+    lines: list[bytes] | None = None
+    for reference in code.references:
+        target = classify(reference.value)
+        if target is None:
+            continue
+        if lines is None:
+            lines = data.split(b"\n")
+        line = lines[reference.row].removesuffix(b"\r")
+        if _suppressed(lines, reference.row):
+            continue
+        facts.loads.append(
+            Load(path, reference.row, reference.start, reference.end, line, reference.value, reference.via, target)
+        )
+    return facts
+
+
+def _names_package(specifier: str) -> bool:
+    return specifier == PACKAGE or specifier.startswith(PACKAGE + "/")
+
+
+def _suppressed(lines: list[bytes], row: int) -> bool:
+    return IGNORE_LINE in lines[row] or (row > 0 and IGNORE_LINE in lines[row - 1])
