@@ -11,7 +11,7 @@ import posixpath
 from collections.abc import Iterable
 
 from bot.backends import PACKAGE, VersionTable, table
-from bot.detector.findings import Finding, Report
+from bot.detector.findings import SEVERITIES, Finding, Report
 from bot.detector.lockfiles import LOCKFILE_NAMES, resolved_version
 from bot.detector.manifests import Manifest, parse_manifest
 from bot.detector.rules import Package, evaluate
@@ -80,11 +80,13 @@ class Scanner:
             self._facts.append(facts)
 
     def finish(self) -> Report:
-        # a root override seen from several packages is one finding
+        # a root override seen from several packages is one finding, as loud as its loudest package
         findings: dict[tuple[str, int, int, str], Finding] = {}
         for package in self._packages():
             for finding in evaluate(package, self.table):
-                findings.setdefault((finding.path, finding.line, finding.column, finding.rule), finding)
+                key = (finding.path, finding.line, finding.column, finding.rule)
+                if key not in findings or SEVERITIES.index(finding.severity) < SEVERITIES.index(findings[key].severity):
+                    findings[key] = finding
         self.report.findings = sorted(findings.values(), key=lambda f: (f.path, f.line, f.column, f.rule))
         return self.report
 

@@ -1,0 +1,2 @@
+// ortfix-ignore-file: vendored demo
+import * as c from 'onnxruntime-web';

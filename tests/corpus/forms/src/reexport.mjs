@@ -1,0 +1,2 @@
+export * from 'onnxruntime-web'; // ortfix-expect: jsep-import error
+export { InferenceSession } from 'onnxruntime-web/all'; // ortfix-expect: jsep-import error

@@ -1,0 +1,2 @@
+import ort = require('onnxruntime-web'); // ortfix-expect: jsep-import error
+export = ort;

@@ -1,0 +1,3 @@
+const ort = require('onnxruntime-web'); // ortfix-expect: jsep-import error
+const spaced = require ( 'onnxruntime-web' ) ; // ortfix-expect: jsep-import error
+const other = require('onnxruntime-node');

@@ -1,0 +1,1 @@
+import 'onnxruntime-web'; // ortfix-expect: jsep-import error

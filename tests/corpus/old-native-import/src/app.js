@@ -1,0 +1,2 @@
+import * as ort from 'onnxruntime-web/webgpu';
+export const s = ort.InferenceSession;

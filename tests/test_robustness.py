@@ -1,0 +1,78 @@
+"""Bad input: binary, huge, minified, odd encodings, random text. A clear note, never a crash."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.detector import scan_files
+from bot.detector.scanner import MAX_SOURCE_BYTES
+
+IMPORT = b"import * as ort from 'onnxruntime-web';\n"
+WEBGPU = b"export const o = { executionProviders: ['webgpu'] };\n"
+
+
+def test_a_binary_file_is_skipped_and_counted() -> None:
+    """A NUL byte marks a binary file: not parsed, counted under skipped."""
+    report = scan_files([("a.js", b"\x00\x01onnxruntime-web\x02")])
+    assert report.findings == [] and report.skipped["binary"] == 1
+
+
+def test_a_file_over_the_cap_is_skipped_with_a_note() -> None:
+    """An oversized file is not read as source; the note names it and the cap."""
+    report = scan_files([("big.js", IMPORT + b" " * MAX_SOURCE_BYTES)])
+    assert report.findings == []
+    assert report.skipped["too-large"] == 1
+    assert report.notes[0].startswith("big.js: not scanned")
+
+
+def test_a_five_megabyte_minified_bundle_is_skipped_not_parsed() -> None:
+    """A one-line 5 MB bundle (under a raised cap) counts as minified and yields nothing."""
+    bundle = b"var a=0;" * 655_360 + b"import('onnxruntime-web');"
+    report = scan_files([("dist/app.js", bundle), ("use.js", WEBGPU)], max_bytes=10_000_000)
+    assert report.findings == [] and report.skipped["minified"] == 1
+
+
+def test_files_under_node_modules_and_ignore_globs_are_not_scanned() -> None:
+    """node_modules/ is never read; --ignore globs work at any depth and for directories."""
+    files = [
+        ("node_modules/x/a.js", IMPORT),
+        ("vendor/b.js", IMPORT),
+        ("src/c.test.js", IMPORT),
+        ("src/d.js", IMPORT),
+        ("use.js", WEBGPU),
+    ]
+    report = scan_files(files, ignore=["vendor/", "*.test.js"])
+    assert [f.path for f in report.findings] == ["src/d.js"]
+
+
+def test_a_file_without_the_package_name_is_not_parsed() -> None:
+    """The byte pre-filter: no mention, no parse, still counted as scanned."""
+    report = scan_files([("a.js", b"syntax error ((((\n")])
+    assert report.files_scanned == 1 and report.findings == []
+
+
+def test_a_syntax_error_elsewhere_does_not_hide_the_import() -> None:
+    """tree-sitter recovers: a broken statement later in the file leaves the import found."""
+    report = scan_files([("a.js", IMPORT + b"function (((( {\n"), ("use.js", WEBGPU)])
+    assert [f.rule for f in report.findings] == ["jsep-import"]
+
+
+def test_invalid_utf8_is_survived() -> None:
+    """Bytes that are not UTF-8 around the import do not stop the scan."""
+    report = scan_files([("a.js", b"const s = '\xff\xfe';\n" + IMPORT), ("use.js", WEBGPU)])
+    assert [f.line for f in report.findings] == [2]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.binary(max_size=400) | st.text(max_size=400).map(str.encode),
+    st.sampled_from(["a.js", "a.ts", "a.tsx", "a.vue", "a.html", "a.astro", "map.json", "package.json", "yarn.lock"]),
+)
+def test_random_input_never_crashes(data: bytes, path: str) -> None:
+    """Any bytes under any source name give a report."""
+    salted = data[: len(data) // 2] + b"onnxruntime-web webgpu" + data[len(data) // 2 :]
+    report = scan_files([(path, salted), ("package.json", b'{"dependencies":{"onnxruntime-web":"^1.20.1"}}')])
+    assert report.files_scanned == (0 if path in ("package.json", "yarn.lock") else 1)
+    for finding in report.findings:
+        assert finding.line >= 1 and finding.column >= 1
