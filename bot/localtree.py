@@ -2,43 +2,85 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from bot.detector.scanner import SKIPPED_DIRS, Scanner, kind
+from bot.detector.scanner import SKIPPED_DIRS, Examined, Scanner, examine, kind, size_cap
 
-PROGRESS_EVERY = 1000
+BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
 
 
 def scan_root(scanner: Scanner, root: Path, only: Path | None = None, progress: bool = False) -> None:
-    """Add every file under `root` that the scanner wants (or, with `only`, that file and the manifests above it)."""
+    """Add every file under `root` that the scanner wants (or, with `only`, that file and the manifests above it).
+
+    Large trees are read and parsed by a process per core (threads lose to the
+    GIL here; measured in bench/scan_bench.py); the scanner records the results
+    in walk order either way.
+    """
     paths = _manifests_above(root, only) if only else _walk(root)
-    bar = None
-    if progress and sys.stderr.isatty():
-        paths = list(paths)  # a bar needs the total; listing is cheap next to reading
-        bar = _bar(len(paths)) if len(paths) >= PROGRESS_FROM else None
-    for count, (relative, absolute) in enumerate(paths, 1):
-        if bar and count % PROGRESS_EVERY == 0:
-            bar(count)
-        if not scanner.wants(relative):
-            continue
-        try:
-            size = os.stat(absolute).st_size
-            if size > scanner.cap(relative):
-                scanner.too_large(relative, size)
-                continue
-            with open(absolute, "rb") as handle:
-                data = handle.read()
-        except OSError as error:
-            scanner.report.notes.append(f"{relative}: not read ({error.strerror})")
-            continue
-        scanner.add(relative, data)
-    if bar:
-        bar(len(paths))
+    wanted = [(relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative))]
+    show = _bar(len(wanted)) if progress and sys.stderr.isatty() and len(wanted) >= PROGRESS_FROM else None
+
+    jobs = [(wanted[i : i + BATCH], scanner.max_bytes) for i in range(0, len(wanted), BATCH)]
+    count = 0
+    for outcomes in _map(_examine_batch, jobs):
+        for outcome in outcomes:
+            if isinstance(outcome, str):
+                scanner.report.notes.append(outcome)
+            else:
+                scanner.record(outcome)
+        count += len(outcomes)
+        if show:
+            show(count)
+    if show:
+        show(len(wanted))
         sys.stderr.write("\n")
+
+
+def _map(function, jobs: list):
+    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
+        yield from map(function, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(function, jobs)
+
+
+def _examine_batch(job: tuple[list[tuple[str, str, str]], int]) -> list[Examined | str]:
+    batch, max_bytes = job
+    return [_examine_file(item, max_bytes) for item in batch]
+
+
+def _examine_file(item: tuple[str, str, str], max_bytes: int) -> Examined | str:
+    relative, absolute, file_kind = item
+    cap = size_cap(file_kind, max_bytes)
+    try:
+        data = _read(absolute, cap)
+        if data is None:
+            return Examined(relative, file_kind, os.stat(absolute).st_size)
+        return examine(relative, data, file_kind, cap)
+    except OSError as error:
+        return f"{relative}: not read ({error.strerror})"
+
+
+def _read(path: str, cap: int) -> bytes | None:
+    """The file's bytes, or None when it is larger than `cap` (then it is not read)."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(descriptor).st_size
+        if size > cap:
+            return None
+        chunks = [os.read(descriptor, size + 1)]  # one read is the rule; a growing file takes more
+        while chunks[-1] and sum(map(len, chunks)) <= cap:
+            chunks.append(os.read(descriptor, 1 << 16))
+    finally:
+        os.close(descriptor)
+    data = b"".join(chunks)
+    return None if len(data) > cap else data
 
 
 def _walk(root: Path):

@@ -13,8 +13,6 @@ import posixpath
 import re
 from collections.abc import Callable
 
-import yaml
-
 from bot.backends import PACKAGE, in_range
 
 # npm gives a shrinkwrap precedence over a package-lock; the rest are one per project
@@ -28,7 +26,7 @@ def resolved_version(name: str, text: str, package_dir: str, declared: str | Non
     reader = _READERS[name]
     try:
         return reader(text, package_dir, declared)
-    except (ValueError, TypeError, AttributeError, KeyError, yaml.YAMLError):
+    except (ValueError, TypeError, AttributeError, KeyError):
         return None
 
 
@@ -70,7 +68,12 @@ def _yarn(text: str, package_dir: str, declared: str | None) -> str | None:
 
 
 def _pnpm(text: str, package_dir: str, declared: str | None) -> str | None:
-    lock = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    import yaml  # only pnpm projects pay for it
+
+    try:
+        lock = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return None
     importers = lock.get("importers")
     importer = importers.get(package_dir or ".") if isinstance(importers, dict) else lock
     if not isinstance(importer, dict):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.backends import PACKAGE, VersionTable, table
 from bot.detector.findings import SEVERITIES, Finding, Report
@@ -39,45 +40,42 @@ class Scanner:
         self._manifests: dict[str, Manifest] = {}
         self._lockfiles: dict[str, tuple[str, str]] = {}  # directory → (lockfile name, text)
 
-    def wants(self, path: str) -> bool:
-        """Whether `path` can matter at all: lets a caller skip reading a file."""
-        return kind(path) is not None and not _in_skipped_dir(path) and not self._ignored(path)
+    def wants(self, path: str) -> str | None:
+        """The kind of file `path` is, or None when it cannot matter: lets a caller skip reading it."""
+        file_kind = kind(path)
+        if file_kind is None or _in_skipped_dir(path) or self._ignored(path):
+            return None
+        return file_kind
 
-    def cap(self, path: str) -> int:
-        return MAX_LOCKFILE_BYTES if kind(path) == "lockfile" else self.max_bytes
+    def cap(self, file_kind: str) -> int:
+        return size_cap(file_kind, self.max_bytes)
 
     def too_large(self, path: str, size: int) -> None:
         self.report.skipped["too-large"] += 1
-        self.report.notes.append(TOO_LARGE_NOTE.format(path=path, size=size, cap=self.cap(path)))
+        cap = self.cap(kind(path) or "source")
+        self.report.notes.append(TOO_LARGE_NOTE.format(path=path, size=size, cap=cap))
 
-    def add(self, path: str, data: bytes) -> None:
-        if not self.wants(path):
-            return
-        if len(data) > self.cap(path):
-            self.too_large(path, len(data))
-            return
-        file_kind = kind(path)
-        if file_kind == "manifest":
-            manifest = parse_manifest(path, data)
-            if manifest is not None:
-                self._manifests[manifest.dir] = manifest
-            return
-        if file_kind == "lockfile":
-            if PACKAGE.encode() in data:
-                self._lockfiles.setdefault(
-                    posixpath.dirname(path), (posixpath.basename(path), data.decode("utf-8", "replace"))
-                )
-            return
-        self.report.files_scanned += 1
-        if not mentions(data):
-            return
-        reason = skip_reason(path, data)
-        if reason is not None:
-            self.report.skipped[reason] += 1
-            return
-        facts = read_facts(path, data)
-        if facts.loads or facts.providers:
-            self._facts.append(facts)
+    def add(self, path: str, data: bytes, file_kind: str | None = None) -> None:
+        """Take one file; `file_kind` is what `wants` answered, when the caller already asked."""
+        file_kind = file_kind or self.wants(path)
+        if file_kind is not None:
+            self.record(examine(path, data, file_kind, self.cap(file_kind)))
+
+    def record(self, examined: Examined) -> None:
+        """Keep what `examine` found; the only step that changes the scanner."""
+        path, result = examined.path, examined.result
+        if isinstance(result, int):
+            self.too_large(path, result)
+        elif isinstance(result, Manifest):
+            self._manifests[result.dir] = result
+        elif isinstance(result, Lockfile):
+            self._lockfiles.setdefault(posixpath.dirname(path), (posixpath.basename(path), result.text))
+        elif examined.kind == "source":
+            self.report.files_scanned += 1
+            if isinstance(result, str):
+                self.report.skipped[result] += 1
+            elif result is not None:
+                self._facts.append(result)
 
     def finish(self) -> Report:
         # a root override seen from several packages is one finding, as loud as its loudest package
@@ -130,12 +128,50 @@ class Scanner:
         return any(_glob_match(path, pattern) for pattern in self.ignore)
 
 
+@dataclass(frozen=True)
+class Lockfile:
+    text: str
+
+
+@dataclass(frozen=True)
+class Examined:
+    """What one file holds, found without touching the scanner: safe to compute on any thread.
+
+    `result`: a Manifest, a Lockfile, the source's FileFacts, a skip reason,
+    the size of a file over the cap, or None when a source holds nothing.
+    """
+
+    path: str
+    kind: str
+    result: Manifest | Lockfile | FileFacts | str | int | None
+
+
+def examine(path: str, data: bytes, file_kind: str, cap: int) -> Examined:
+    result: Manifest | Lockfile | FileFacts | str | int | None = None
+    if len(data) > cap:
+        result = len(data)
+    elif file_kind == "manifest":
+        result = parse_manifest(path, data)
+    elif file_kind == "lockfile":
+        result = Lockfile(data.decode("utf-8", "replace")) if PACKAGE.encode() in data else None
+    elif mentions(data):
+        result = skip_reason(path, data)
+        if result is None:
+            facts = read_facts(path, data)
+            result = facts if facts.loads or facts.providers else None
+    return Examined(path, file_kind, result)
+
+
 def scan_files(files: Iterable[tuple[str, bytes]], **options) -> Report:
     """Scan (path, bytes) pairs; paths are relative with `/` separators."""
     scanner = Scanner(**options)
     for path, data in files:
         scanner.add(path, data)
     return scanner.finish()
+
+
+def size_cap(file_kind: str, max_source_bytes: int) -> int:
+    return MAX_LOCKFILE_BYTES if file_kind == "lockfile" else max_source_bytes
 
 
 def kind(path: str) -> str | None:
