@@ -1,0 +1,63 @@
+"""Reading a tree from disk: many files over worker processes, unreadable entries, the progress bar."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from bot import localtree
+from bot.detector import Scanner, scan_files
+from tests.conftest import scan_dir
+
+IMPORT = "import * as ort from 'onnxruntime-web';\n"
+WEBGPU = "export const o = { executionProviders: ['webgpu'] };\n"
+
+
+def make_tree(root: Path, files: int) -> list[tuple[str, bytes]]:
+    written = []
+    for i in range(files):
+        path = f"pkg{i % 7}/f{i}.js"
+        body = (IMPORT if i % 50 == 0 else "") + f"export const v{i} = {i};\n" + (WEBGPU if i % 3 == 0 else "")
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(body)
+        written.append((path, body.encode()))
+    return written
+
+
+def test_a_tree_of_several_batches_gives_the_same_report_as_scanning_in_memory(tmp_path: Path) -> None:
+    """Worker processes change nothing: same findings, same counts as the in-memory scan."""
+    files = make_tree(tmp_path, localtree.BATCH * 2 + 17)
+    on_disk = scan_dir(tmp_path)
+    in_memory = scan_files(files)
+    assert on_disk.findings == in_memory.findings
+    assert len(on_disk.findings) == len([f for f in files if f[1].startswith(IMPORT.encode())])
+    assert on_disk.files_scanned == in_memory.files_scanned == len(files)
+
+
+def test_an_unreadable_entry_is_a_note_not_a_crash(tmp_path: Path) -> None:
+    """A dangling symlink named like a source file is reported and the rest is scanned."""
+    (tmp_path / "a.js").write_text(IMPORT + WEBGPU)
+    (tmp_path / "gone.js").symlink_to(tmp_path / "missing.js")
+    report = scan_dir(tmp_path)
+    assert [f.path for f in report.findings] == ["a.js"]
+    assert report.notes == ["gone.js: not read (No such file or directory)"]
+
+
+def test_a_file_over_the_cap_is_not_read(tmp_path: Path) -> None:
+    """The size is checked before reading; the note gives the size and the cap."""
+    (tmp_path / "big.js").write_text(IMPORT + " " * 2000)
+    report = scan_dir(tmp_path, max_bytes=1000)
+    assert report.notes == ["big.js: not scanned, 2,040 bytes is over the 1,000-byte cap"]
+
+
+def test_the_progress_bar_shows_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a terminal, a large tree draws a bar on stderr that ends at the total."""
+    make_tree(tmp_path, 30)
+    stderr = io.StringIO()
+    stderr.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(localtree.sys, "stderr", stderr)
+    monkeypatch.setattr(localtree, "PROGRESS_FROM", 10)
+    localtree.scan_root(Scanner(), tmp_path, progress=True)
+    assert stderr.getvalue().endswith("] 30/30 files\n")
