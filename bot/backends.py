@@ -158,3 +158,23 @@ def _same_precision(token: str, target: str) -> str:
     if len(parts) == 3 and parts[2] in ("x", "X", "*"):
         return f"{major}.{minor}.{parts[2]}"
     return target
+
+
+@dataclass(frozen=True)
+class Wrapper:
+    """A library that loads onnxruntime-web for the app (data/wrappers.json)."""
+
+    name: str
+    kind: str  # upgrade | upstream
+    native_from: str | None = None
+    recommended: str | None = None
+    old: str = ""
+    safari: str = ""
+    why: str = ""
+    pins_onnxruntime_web: bool = False
+
+
+@lru_cache(maxsize=1)
+def wrappers() -> dict[str, Wrapper]:
+    raw = json.loads(resources.files("bot").joinpath("data/wrappers.json").read_text("utf-8"))
+    return {name: Wrapper(name=name, **fields) for name, fields in raw["wrappers"].items()}

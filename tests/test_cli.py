@@ -126,3 +126,25 @@ def test_the_console_script_is_installed(project: Path) -> None:
     result = subprocess.run([str(script), "scan", str(project)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert "jsep-import" in result.stdout
+
+
+def test_fix_switches_imports_and_assets_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """One --fix changes the import, the asset names, the copy config and the wasmPaths prefix."""
+    root = tmp_path / "assets"
+    shutil.copytree(CORPUS / "assets", root)
+    code, _, _ = run(capsys, "scan", str(root), "--fix")
+    assert code == 0
+    assert "from 'onnxruntime-web/webgpu'" in (root / "src/ort-setup.ts").read_text()
+    assert ".jsep." not in (root / "public/sw.js").read_text()
+    assert "ort-wasm-simd-threaded.asyncify.*" in (root / "vite.config.js").read_text()
+    assert "onnxruntime-web@1.30.0/dist/" in (root / "src/cdn-paths.js").read_text()
+    assert "/wasm/ort-wasm-simd-threaded.asyncify.wasm" in (root / "index.html").read_text()
+
+
+@pytest.mark.parametrize("case", ["assets-webgl", "assets-old-pin"])
+def test_fix_never_half_switches(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Where the import cannot move (WebGL) or the version cannot be raised in one edit, the assets stay too."""
+    root = tmp_path / case
+    shutil.copytree(CORPUS / case, root)
+    run(capsys, "scan", str(root), "--fix", "--all")
+    assert "ort-wasm-simd-threaded.jsep.wasm" in (root / "src/app.js").read_text()

@@ -1,7 +1,7 @@
 """The corpus: each directory under tests/corpus is a project whose expected findings are written in it.
 
-A source line carrying `ortfix-expect: RULE SEVERITY` must get exactly that
-finding; `EXPECTED` lists findings on lines that cannot carry a comment
+A source line carrying `ortfix-expect: RULE SEVERITY [RULE SEVERITY]...` must
+get exactly those findings; `EXPECTED` lists findings on lines that cannot carry a comment
 (package.json, JSON import maps) as `PATH:LINE RULE SEVERITY`. Nothing else
 may be found.
 """
@@ -17,7 +17,7 @@ import pytest
 from bot.fixer import apply
 from tests.conftest import CORPUS, scan_dir
 
-MARKER = re.compile(r"ortfix-expect: (\S+) (\S+)")
+MARKER = re.compile(r"ortfix-expect:((?: [a-z-]+ (?:error|warning|info))+)")
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.is_dir())
 
 
@@ -36,7 +36,8 @@ def expected(case: Path) -> set[tuple[str, int, str, str]]:
         for number, line in enumerate(file.read_text(errors="replace").splitlines(), 1):
             match = MARKER.search(line)
             if match:
-                found.add((relative, number, match[1], match[2]))
+                words = match[1].split()
+                found.update((relative, number, rule, severity) for rule, severity in zip(words[::2], words[1::2]))
     return found
 
 

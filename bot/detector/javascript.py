@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import tree_sitter
 
+from bot.detector.companions import asset_names, ignored_flags, wasm_prefixes
+from bot.detector.facts import CodeFacts, Reference
 from bot.detector.parsing import captures, parse, string_content, text
 
 # Loads: the string is the first argument or the source of the statement.
@@ -26,24 +26,6 @@ _TYPE_ONLY_PARENTS = {"type_query", "type_annotation", "literal_type", "generic_
 PROVIDERS = ("webgpu", "webgl")
 
 
-@dataclass(frozen=True)
-class Reference:
-    """A string that code loads as a module or script, at its place in the file."""
-
-    row: int
-    start: int  # byte columns of the string's content (quotes excluded)
-    end: int
-    value: str
-    via: str  # import | export | require | dynamic-import | import-scripts | script-src | importmap
-
-
-@dataclass
-class CodeFacts:
-    references: list[Reference] = field(default_factory=list)
-    providers: set[str] = field(default_factory=set)  # execution providers or devices the code asks for
-    mapped: set[str] = field(default_factory=set)  # specifiers an import map resolves
-
-
 def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
     """Add the loads and provider requests in `data` (parsed with `grammar`) to `facts`."""
     root = parse(grammar, data)
@@ -53,6 +35,9 @@ def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
             facts.references.append(reference)
     for _, match in captures(grammar, _REQUESTS, root):
         facts.providers.update(_requested(match))
+    facts.companions.extend(asset_names(data, root))
+    facts.companions.extend(wasm_prefixes(grammar, root))
+    facts.companions.extend(ignored_flags(grammar, root))
 
 
 def _load(match: dict[str, list[tree_sitter.Node]]) -> Reference | None:

@@ -21,33 +21,38 @@ LOCKFILE_NAMES = ("npm-shrinkwrap.json", "package-lock.json", "pnpm-lock.yaml", 
 _VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
 
 
-def resolved_version(name: str, text: str, package_dir: str, declared: str | None) -> str | None:
-    """The version `name` (a lockfile name) resolves for the package at `package_dir` ('' for the lockfile's own)."""
-    reader = _READERS[name]
+def resolved_version(
+    lockfile: str, text: str, package_dir: str, declared: str | None, package: str = PACKAGE
+) -> str | None:
+    """The version of `package` that the lockfile named `lockfile` installs for the project at `package_dir`.
+
+    `package_dir` is relative to the lockfile's directory ('' for its own).
+    """
+    reader = _READERS[lockfile]
     try:
-        return reader(text, package_dir, declared)
+        return reader(text, package_dir, declared, package)
     except (ValueError, TypeError, AttributeError, KeyError):
         return None
 
 
-def _npm(text: str, package_dir: str, declared: str | None) -> str | None:
+def _npm(text: str, package_dir: str, declared: str | None, package: str) -> str | None:
     lock = json.loads(text)
     packages = lock.get("packages")
     if isinstance(packages, dict):
         # node's resolution: the package's own node_modules, then each parent's
         directory = package_dir
         while True:
-            entry = packages.get(posixpath.join(directory, "node_modules", PACKAGE))
+            entry = packages.get(posixpath.join(directory, "node_modules", package))
             if isinstance(entry, dict) and isinstance(entry.get("version"), str):
                 return entry["version"]
             if not directory:
                 break
             directory = posixpath.dirname(directory)
-    entry = (lock.get("dependencies") or {}).get(PACKAGE)  # lockfileVersion 1
+    entry = (lock.get("dependencies") or {}).get(package)  # lockfileVersion 1
     return entry.get("version") if isinstance(entry, dict) else None
 
 
-def _yarn(text: str, package_dir: str, declared: str | None) -> str | None:
+def _yarn(text: str, package_dir: str, declared: str | None, package: str) -> str | None:
     versions: dict[str, str] = {}  # descriptor range → version
     descriptors: list[str] = []
     for line in text.splitlines():
@@ -58,7 +63,7 @@ def _yarn(text: str, package_dir: str, declared: str | None) -> str | None:
             version = version.removeprefix(":").strip().strip('"')
             for descriptor in descriptors:
                 name, _, spec = descriptor.rpartition("@")
-                if name == PACKAGE:
+                if name == package:
                     versions[spec.removeprefix("npm:")] = version
             descriptors = []
     if declared is not None and declared in versions:
@@ -67,7 +72,7 @@ def _yarn(text: str, package_dir: str, declared: str | None) -> str | None:
     return candidates.pop() if len(candidates) == 1 else None
 
 
-def _pnpm(text: str, package_dir: str, declared: str | None) -> str | None:
+def _pnpm(text: str, package_dir: str, declared: str | None, package: str) -> str | None:
     import yaml  # only pnpm projects pay for it
 
     try:
@@ -79,7 +84,7 @@ def _pnpm(text: str, package_dir: str, declared: str | None) -> str | None:
     if not isinstance(importer, dict):
         return None
     for field in ("dependencies", "devDependencies", "optionalDependencies"):
-        entry = (importer.get(field) or {}).get(PACKAGE)
+        entry = (importer.get(field) or {}).get(package)
         if isinstance(entry, dict):  # lockfile v6+: {specifier, version}
             entry = entry.get("version")
         if isinstance(entry, str):
@@ -89,9 +94,9 @@ def _pnpm(text: str, package_dir: str, declared: str | None) -> str | None:
     return None
 
 
-def _bun(text: str, package_dir: str, declared: str | None) -> str | None:
+def _bun(text: str, package_dir: str, declared: str | None, package: str) -> str | None:
     lock = json.loads(re.sub(r",(\s*[}\]])", r"\1", text))  # bun.lock is JSON with trailing commas
-    entry = (lock.get("packages") or {}).get(PACKAGE)
+    entry = (lock.get("packages") or {}).get(package)
     if isinstance(entry, list) and entry and isinstance(entry[0], str):
         return entry[0].rpartition("@")[2] or None
     return None
@@ -104,7 +109,7 @@ def _satisfies(version: str, declared: str) -> bool:
         return False
 
 
-_READERS: dict[str, Callable[[str, str, str | None], str | None]] = {
+_READERS: dict[str, Callable[[str, str, str | None, str], str | None]] = {
     "npm-shrinkwrap.json": _npm,
     "package-lock.json": _npm,
     "yarn.lock": _yarn,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import tree_sitter
 
-from bot.detector.javascript import CodeFacts, Reference, scan_code
-from bot.detector.parsing import blank_outside, json_pairs, json_root, parse, string_content, text
+from bot.detector.companions import asset_names
+from bot.detector.facts import CodeFacts, Reference
+from bot.detector.javascript import scan_code
+from bot.detector.parsing import blank_outside, json_pairs, parse, string_content, text
 
 _CODE_TYPES = {"", "module", "text/javascript", "application/javascript", "text/babel", "module/javascript"}
 _LANG_GRAMMARS = {"ts": "typescript", "typescript": "typescript", "tsx": "tsx", "jsx": "javascript", "js": "javascript"}
@@ -20,6 +22,7 @@ def scan_markup(suffix: str, data: bytes, facts: CodeFacts) -> None:
             scan_code("typescript", blank_outside(data, *fence), facts)
             data = blank_outside(data, fence[1], len(data))
     root = parse("html", data)
+    facts.companions.extend(asset_names(data, root))  # in attribute values: preload links, CSP
     for script in _script_elements(root):
         attributes = _attributes(script)
         src = attributes.get("src")
@@ -39,16 +42,18 @@ def scan_markup(suffix: str, data: bytes, facts: CodeFacts) -> None:
             continue
         kind = text(attributes["type"]).strip().lower() if "type" in attributes else ""
         if kind == "importmap":
-            scan_importmap(blank_outside(data, body.start_byte, body.end_byte), facts)
+            scan_json(blank_outside(data, body.start_byte, body.end_byte), facts)
         elif kind in _CODE_TYPES:
             lang = text(attributes["lang"]).strip().lower() if "lang" in attributes else ""
             grammar = _LANG_GRAMMARS.get(lang, default_grammar)
             scan_code(grammar, blank_outside(data, body.start_byte, body.end_byte), facts)
 
 
-def scan_importmap(data: bytes, facts: CodeFacts) -> None:
-    """An import map (`{"imports": {...}, "scopes": {...: {...}}}`), given as a whole document."""
-    root = json_root(data)
+def scan_json(data: bytes, facts: CodeFacts) -> None:
+    """A JSON document: its JSEP asset names, and if it is an import map, its mappings."""
+    document = parse("json", data)
+    facts.companions.extend(asset_names(data, document))
+    root = next((c for c in document.named_children if c.type == "object"), None)
     if root is None:
         return
     for section, value in json_pairs(root):

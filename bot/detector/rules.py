@@ -9,63 +9,60 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.backends import JSEP, NONE, PACKAGE, VersionTable, admits_below, compare, min_version, raise_floor, valid_range
+from bot.backends import (
+    JSEP,
+    NATIVE,
+    NONE,
+    PACKAGE,
+    VersionTable,
+    Wrapper,
+    admits_below,
+    compare,
+    min_version,
+    raise_floor,
+    valid_range,
+)
+from bot.detector import messages
 from bot.detector.findings import ERROR, INFO, WARNING, Finding
 from bot.detector.manifests import RangeLine
-from bot.detector.sources import FileFacts, Load
-from bot.detector.specifiers import rewrite
+from bot.detector.sources import FileFacts, Load, Place
+from bot.detector.specifiers import prefix_version, rewrite
 
 JSEP_IMPORT = "jsep-import"
 JSEP_CDN = "jsep-cdn"
 ORT_VERSION = "ort-version"
+JSEP_ASSET = "jsep-asset"
+MIXED_ENTRY = "mixed-entry"
+NATIVE_IGNORED_FLAG = "native-ignored-flag"
+WRAPPER_VERSION = "wrapper-version"
 RULES = {  # rule id → one-line description
     JSEP_IMPORT: "Code loads onnxruntime-web's deprecated JSEP WebGPU backend",
     JSEP_CDN: "A CDN URL loads onnxruntime-web's deprecated JSEP WebGPU backend",
     ORT_VERSION: "The onnxruntime-web range admits versions without the native WebGPU backend",
+    JSEP_ASSET: "A JSEP wasm asset name or wasmPaths prefix that must change with the import",
+    MIXED_ENTRY: "Both the JSEP and the native entry of onnxruntime-web are loaded in one package",
+    NATIVE_IGNORED_FLAG: "An env.webgpu flag that the native WebGPU backend ignores",
+    WRAPPER_VERSION: "A library that wraps onnxruntime-web keeps WebGPU on the JSEP backend",
 }
 
-SOURCES = "microsoft/onnxruntime#32578 (JSEP wrong results), microsoft/onnxruntime#24856 (native EP in /webgpu)"
-JSEP_MESSAGE = (
-    "`{spec}` loads the JSEP WebGPU backend of onnxruntime-web (the JavaScript EP, deprecated since 1.29, with known "
-    "wrong results on quantized models). Headless CI has no GPU and falls back to WASM, so tests do not show it. "
-    "`{fix}` loads the maintained native WebGPU EP (onnxruntime-web 1.23.0 and later). Switching is not a promise "
-    "that a given model's output changes. Sources: {sources}."
-)
-NO_WEBGPU_MESSAGE = (
-    "`{spec}` at onnxruntime-web {version} has no WebGPU backend at all: asking for 'webgpu' fails outright. "
-    "Load `{fix}` with onnxruntime-web {native} or later for the native WebGPU EP (see the ort-version finding). "
-    "Sources: {sources}."
-)
-OLD_NATIVE_NOTE = (
-    " At onnxruntime-web {version}, `{fix}` is JSEP as well: raise onnxruntime-web to {native} or later in the same "
-    "change (see the ort-version finding)."
-)
-WEBGL_MESSAGE = (
-    "`{spec}` carries the JSEP WebGPU backend together with WebGL, and this package asks for 'webgl', which `{fix}` "
-    "does not have. No one-line fix: move WebGPU work to `{fix}` and WebGL work to `onnxruntime-web/webgl`, or drop "
-    "WebGL. Sources: {sources}."
-)
-QUIET_PREFIX = "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
-VERSION_MESSAGE = (
-    "This range admits onnxruntime-web {lowest}, below {native}, where `{fix}` is still the JSEP backend{no_webgpu}. "
-    "{installed} Raise the floor to {latest}, then refresh the lockfile (`npm install`, `pnpm install` or "
-    "`yarn install`). Sources: {sources}."
-)
-NO_WEBGPU_NOTE = " and the bare `onnxruntime-web` entry has no WebGPU at all"
-LOCKED_OLD = "The lockfile installs {resolved}: this package runs JSEP (or no WebGPU) today."
-LOCKED_NEW = "The lockfile already installs {resolved}, but a fresh or downstream install can still get a JSEP build."
-UNLOCKED = "There is no lockfile, so an install can get a JSEP build."
+
+@dataclass(frozen=True)
+class WrapperUse:
+    line: RangeLine
+    wrapper: Wrapper
+    installed: str | None  # from the lockfile, else the lowest version the range admits
 
 
 @dataclass
 class Package:
-    """What the rules need to know about one package: its files' facts and its versions."""
+    """What the rules need to know about one package: its files' facts, its versions, its wrappers."""
 
     dir: str
     files: list[FileFacts] = field(default_factory=list)
-    ranges: list[RangeLine] = field(default_factory=list)
+    ranges: list[RangeLine] = field(default_factory=list)  # its own declaration and the global overrides above it
     declared: str | None = None  # the range the nearest declaring package.json gives
     resolved: str | None = None  # the version the lockfile installs
+    wrappers: list[WrapperUse] = field(default_factory=list)
 
     @property
     def providers(self) -> set[str]:
@@ -75,54 +72,69 @@ class Package:
     def mapped(self) -> set[str]:
         return set().union(*(f.mapped for f in self.files))
 
+    @property
+    def loads(self) -> list[Load]:
+        return [load for f in self.files for load in f.loads]
+
+    @property
+    def companions(self) -> list[Place]:
+        return [place for f in self.files for place in f.companions]
+
 
 def evaluate(package: Package, table: VersionTable) -> list[Finding]:
     uses_webgpu = "webgpu" in package.providers
     installed = package.resolved or (table.installed_by(package.declared) if package.declared else None)
-    findings: list[Finding] = []
-    version_sensitive = False
-    for facts in package.files:
-        for load in facts.loads:
-            if not load.target.is_url and load.target.entry == "." and PACKAGE in package.mapped:
-                continue  # an import map decides what the bare name loads; its URL is the finding
-            if not load.target.is_url and load.target.entry in (*table.replaceable_entries, table.native_entry):
-                version_sensitive = True
-            finding = _load_finding(load, package, table, installed, uses_webgpu)
-            if finding is not None:
-                findings.append(finding)
-    if version_sensitive:
-        findings.extend(_version_findings(package, table, uses_webgpu))
+    loads = [load for load in package.loads if not _mapped_away(load, package)]
+    load_findings = [f for load in loads if (f := _load_finding(load, package, table, installed, uses_webgpu))]
+    version_sensitive = any(
+        not load.target.is_url and load.target.entry in (*table.replaceable_entries, table.native_entry)
+        for load in loads
+    )
+    version_findings = _version_findings(package, table, uses_webgpu) if version_sensitive else []
+    findings = load_findings + version_findings
+    findings += _companion_findings(package, table, loads, load_findings, version_findings, installed)
+    findings += _mixed_entry_findings(package, table, loads)
+    findings += _wrapper_findings(package, uses_webgpu)
     return findings
+
+
+def _mapped_away(load: Load, package: Package) -> bool:
+    """A bare import that an import map resolves: the map's URL is the finding, the code can stay."""
+    return not load.target.is_url and load.target.entry == "." and PACKAGE in package.mapped
 
 
 def _load_finding(load: Load, package: Package, table: VersionTable, installed: str | None, uses_webgpu: bool):
     target = load.target
-    version = (table.installed_by(target.version) if target.version else None) if target.is_url else installed
+    version = _version_of(load, table, installed)
     shown_version = version or table.latest
     backend = table.backend(target.entry, version)
     old = not table.is_native_version(shown_version)
     fix = rewrite(load.value, table.native_entry, table.latest if target.is_url and old else None)
     rule = JSEP_CDN if target.is_url else JSEP_IMPORT
-    words = {"spec": load.value, "fix": fix, "version": shown_version, "native": _floor(table), "sources": SOURCES}
+    then = "" if target.is_url else messages.RAISE_THEN
+    words = {
+        "spec": load.value,
+        "fix": fix,
+        "version": shown_version,
+        "native": _floor(table),
+        "sources": messages.SOURCES,
+        "then": then,
+    }
     if target.entry in table.replaceable_entries and backend in (JSEP, NONE):
         if target.entry in table.webgl_entries and "webgl" in package.providers:
-            return _finding(
-                load, rule, WARNING if uses_webgpu else INFO, WEBGL_MESSAGE.format(**words), None, uses_webgpu
-            )
+            return _finding(load, rule, WARNING, messages.WEBGL.format(**words), None, uses_webgpu)
         if backend == NONE:
-            message = NO_WEBGPU_MESSAGE.format(**words)
+            message = messages.NO_WEBGPU.format(**words)
         else:
-            message = JSEP_MESSAGE.format(**words) + (
-                OLD_NATIVE_NOTE.format(**words) if old and not target.is_url else ""
-            )
+            message = messages.JSEP.format(**words) + (messages.OLD_NATIVE.format(**words) if old and then else "")
         return _finding(load, rule, ERROR, message, fix, uses_webgpu)
     if target.is_url and target.entry == table.native_entry and old:
-        message = JSEP_MESSAGE.format(**words) + OLD_NATIVE_NOTE.format(**words)
+        message = messages.JSEP.format(**words) + messages.OLD_NATIVE.format(**words)
         return _finding(load, rule, ERROR, message, fix, loud=True)  # a /webgpu URL says WebGPU is wanted
     return None
 
 
-def _finding(at: Load | RangeLine, rule: str, severity: str, message: str, fix: str | None, loud: bool) -> Finding:
+def _finding(at: Place | RangeLine, rule: str, severity: str, message: str, fix: str | None, loud: bool) -> Finding:
     """The finding at `at`'s span; `fix` replaces the span, and a quiet finding is only info."""
     replacement = None
     if fix is not None:
@@ -134,7 +146,7 @@ def _finding(at: Load | RangeLine, rule: str, severity: str, message: str, fix: 
         column=len(at.line[: at.start].decode("utf-8", "replace")) + 1,
         rule=rule,
         severity=severity if loud else INFO,
-        message=message if loud else QUIET_PREFIX + message,
+        message=message if loud else messages.QUIET + message,
         original=at.line.decode("utf-8", "replace"),
         replacement=replacement,
     )
@@ -142,33 +154,124 @@ def _finding(at: Load | RangeLine, rule: str, severity: str, message: str, fix: 
 
 def _version_findings(package: Package, table: VersionTable, uses_webgpu: bool) -> list[Finding]:
     native = table.native_from
-    webgpu_import = any(
-        load.target.entry == table.native_entry and not load.target.is_url for f in package.files for load in f.loads
+    loud = uses_webgpu or any(
+        load.target.entry == table.native_entry and not load.target.is_url for load in package.loads
     )
+    pinning = next((use.wrapper.name for use in package.wrappers if use.wrapper.pins_onnxruntime_web), None)
     findings = []
     for line in package.ranges:
         if not valid_range(line.range) or not admits_below(line.range, native):
             continue
         lowest = min_version(line.range) or line.range
         if package.resolved is None:
-            installed, severity = UNLOCKED, WARNING
+            installed, severity = messages.UNLOCKED, WARNING
         elif compare(package.resolved, native) < 0:
-            installed, severity = LOCKED_OLD.format(resolved=package.resolved), ERROR
+            installed, severity = messages.LOCKED_OLD.format(resolved=package.resolved), ERROR
         else:
-            installed, severity = LOCKED_NEW.format(resolved=package.resolved), WARNING
-        no_webgpu = NO_WEBGPU_NOTE if table.backend(".", lowest) == NONE else ""
-        message = VERSION_MESSAGE.format(
+            installed, severity = messages.LOCKED_NEW.format(resolved=package.resolved), WARNING
+        message = messages.VERSION.format(
             lowest=lowest,
             native=_floor(table),
             fix=f"{PACKAGE}/{table.native_entry[2:]}",
-            no_webgpu=no_webgpu,
+            no_webgpu=messages.VERSION_NO_WEBGPU if table.backend(".", lowest) == NONE else "",
             installed=installed,
             latest=table.latest,
-            sources=SOURCES,
+            sources=messages.SOURCES,
         )
         fixed_range = raise_floor(line.range, table.latest, native)
-        findings.append(_finding(line, ORT_VERSION, severity, message, fixed_range, uses_webgpu or webgpu_import))
+        if pinning and line.is_override:
+            message += messages.PINNED_BY_WRAPPER.format(wrapper=pinning)
+            fixed_range = None
+        findings.append(_finding(line, ORT_VERSION, severity, message, fixed_range, loud))
     return findings
+
+
+def _companion_findings(
+    package: Package,
+    table: VersionTable,
+    loads: list[Load],
+    load_findings: list[Finding],
+    version_findings: list[Finding],
+    installed: str | None,
+) -> list[Finding]:
+    """Assets, wasmPaths prefixes and ignored flags: only where the package ends up on the native backend.
+
+    They are as loud as the import findings they go with, so `--fix` (or
+    `--fix --all`) switches the imports and the assets in one step, never half.
+    """
+    native_now = any(table.backend(load.target.entry, _version_of(load, table, installed)) == NATIVE for load in loads)
+    switching = bool(load_findings) and all(f.replacement is not None for f in load_findings)
+    raised = bool(version_findings) and all(f.replacement is not None for f in version_findings)
+    ends_native = installed is None or table.is_native_version(installed) or raised
+    if not (native_now or switching) or not ends_native:
+        return []
+    loud = native_now or any(f.severity != INFO for f in load_findings)
+    target = table.latest if version_findings else installed
+    findings = []
+    for place in package.companions:
+        if place.via == "asset":
+            message = messages.ASSET.format(value=place.value, fix=place.value.replace(".jsep.", ".asyncify."))
+            findings.append(_finding(place, JSEP_ASSET, ERROR, message, ".asyncify.", loud))
+        elif place.via == "wasm-prefix" and target is not None:
+            found = prefix_version(place.value)
+            if found is not None and found != target:
+                verb = messages.WASM_PREFIX_MOVES if version_findings else messages.WASM_PREFIX_INSTALLS
+                message = messages.WASM_PREFIX.format(found=found, installs=verb, target=target)
+                fix = place.value.replace(f"@{found}/", f"@{target}/", 1)
+                findings.append(_finding(place, JSEP_ASSET, ERROR, message, fix, loud))
+        elif place.via == "flag":
+            message = messages.FLAG_MESSAGES[place.value].format(flag=place.value)
+            findings.append(_finding(place, NATIVE_IGNORED_FLAG, INFO, message, None, loud))
+    return findings
+
+
+def _mixed_entry_findings(package: Package, table: VersionTable, loads: list[Load]) -> list[Finding]:
+    """Two bundles of onnxruntime-web in one package: each its own `ort`, `env` and wasm download."""
+    jsep = [load for load in loads if load.target.entry in table.replaceable_entries]
+    native = [load for load in loads if load.target.entry == table.native_entry]
+    findings = []
+    if jsep and native:
+        other = ", ".join(sorted({f"`{load.value}` ({load.path}:{load.row + 1})" for load in jsep}))
+        message = messages.MIXED.format(native=f"{PACKAGE}/{table.native_entry[2:]}", other=other)
+        findings += [_finding(load, MIXED_ENTRY, WARNING, message, None, loud=True) for load in native]
+    for use in package.wrappers:
+        if use.wrapper.native_from and use.installed and compare(use.installed, use.wrapper.native_from) >= 0:
+            for load in jsep:
+                message = messages.MIXED_WRAPPER.format(
+                    spec=load.value, wrapper=use.wrapper.name, version=use.installed
+                )
+                findings.append(_finding(load, MIXED_ENTRY, WARNING, message, None, loud=True))
+    return findings
+
+
+def _wrapper_findings(package: Package, uses_webgpu: bool) -> list[Finding]:
+    findings = []
+    for use in package.wrappers:
+        wrapper, line = use.wrapper, use.line
+        if wrapper.kind == "upstream":
+            message = messages.WRAPPER_UPSTREAM.format(why=wrapper.why)
+            findings.append(_finding(line, WRAPPER_VERSION, WARNING, message, None, uses_webgpu))
+            continue
+        lowest = min_version(line.range)
+        if not (wrapper.native_from and wrapper.recommended and lowest and use.installed):
+            continue
+        if compare(lowest, wrapper.recommended) >= 0:
+            continue  # the range already asks for a good release (a stale lockfile is npm ci's to report)
+        if compare(use.installed, wrapper.native_from) < 0:
+            message, severity = messages.WRAPPER_UPGRADE.format(old=wrapper.old, recommended=wrapper.recommended), ERROR
+        else:
+            message = messages.WRAPPER_SAFARI.format(safari=wrapper.safari, recommended=wrapper.recommended)
+            severity = WARNING
+        fix = raise_floor(line.range, wrapper.recommended, wrapper.recommended)
+        findings.append(_finding(line, WRAPPER_VERSION, severity, message, fix, uses_webgpu))
+    return findings
+
+
+def _version_of(load: Load, table: VersionTable, installed: str | None) -> str | None:
+    """The version a load gets: a URL's own pin, else what the package installs (None: unknown)."""
+    if not load.target.is_url:
+        return installed
+    return table.installed_by(load.target.version) if load.target.version else None
 
 
 def _floor(table: VersionTable) -> str:

@@ -11,11 +11,11 @@ import posixpath
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.backends import PACKAGE, VersionTable, table
+from bot.backends import PACKAGE, VersionTable, min_version, table, wrappers
 from bot.detector.findings import SEVERITIES, Finding, Report
 from bot.detector.lockfiles import LOCKFILE_NAMES, resolved_version
 from bot.detector.manifests import Manifest, parse_manifest
-from bot.detector.rules import Package, evaluate
+from bot.detector.rules import Package, WrapperUse, evaluate
 from bot.detector.sources import SOURCE_SUFFIXES, FileFacts, mentions, read_facts, skip_reason
 
 MAX_SOURCE_BYTES = 1_000_000
@@ -104,7 +104,7 @@ class Scanner:
         return ""
 
     def _resolve_versions(self, package: Package) -> None:
-        """The package's ranges (its own declaration and every override above it) and its locked version."""
+        """The package's ranges (its own declaration, the global overrides above it), versions and wrappers."""
         declaring: Manifest | None = None
         for directory in _ancestors(package.dir):
             manifest = self._manifests.get(directory)
@@ -113,16 +113,25 @@ class Scanner:
             if declaring is None and manifest.declared:
                 declaring = manifest
                 package.ranges.extend(manifest.declared)
-            package.ranges.extend(r for r in manifest.ranges if r.is_override)
-        if declaring is None:
-            return
-        package.declared = declaring.declared[0].range
-        for directory in _ancestors(declaring.dir):
+            # an override scoped to a wrapper changes the wrapper's copy, not the one this package loads
+            package.ranges.extend(r for r in manifest.overrides if not r.parent)
+            for name, wrapper in wrappers().items():
+                line = manifest.wrapper(name)
+                if line is not None and all(use.wrapper.name != name for use in package.wrappers):
+                    installed = self._locked(manifest.dir, name, line.range) or min_version(line.range)
+                    package.wrappers.append(WrapperUse(line, wrapper, installed))
+        if declaring is not None:
+            package.declared = declaring.declared[0].range
+            package.resolved = self._locked(declaring.dir, PACKAGE, package.declared)
+
+    def _locked(self, manifest_dir: str, name: str, declared: str) -> str | None:
+        """The version of `name` that the nearest lockfile at or above `manifest_dir` installs there."""
+        for directory in _ancestors(manifest_dir):
             if directory in self._lockfiles:
-                name, text = self._lockfiles[directory]
-                relative = posixpath.relpath(declaring.dir or ".", directory or ".")
-                package.resolved = resolved_version(name, text, "" if relative == "." else relative, package.declared)
-                return
+                lockfile, text = self._lockfiles[directory]
+                relative = posixpath.relpath(manifest_dir or ".", directory or ".")
+                return resolved_version(lockfile, text, "" if relative == "." else relative, declared, name)
+        return None
 
     def _ignored(self, path: str) -> bool:
         return any(_glob_match(path, pattern) for pattern in self.ignore)
@@ -151,14 +160,14 @@ def examine(path: str, data: bytes, file_kind: str, cap: int) -> Examined:
     if len(data) > cap:
         result = len(data)
     elif file_kind == "manifest":
-        result = parse_manifest(path, data)
+        result = parse_manifest(path, data, wrappers())
     elif file_kind == "lockfile":
         result = Lockfile(data.decode("utf-8", "replace")) if PACKAGE.encode() in data else None
     elif mentions(data):
         result = skip_reason(path, data)
         if result is None:
             facts = read_facts(path, data)
-            result = facts if facts.loads or facts.providers else None
+            result = facts if facts.loads or facts.providers or facts.companions else None
     return Examined(path, file_kind, result)
 
 

@@ -11,8 +11,10 @@ import posixpath
 from dataclasses import dataclass, field
 
 from bot.backends import PACKAGE
-from bot.detector.javascript import CodeFacts, scan_code
-from bot.detector.markup import scan_importmap, scan_markup
+from bot.detector.companions import JSEP_MARK
+from bot.detector.facts import CodeFacts, Reference
+from bot.detector.javascript import scan_code
+from bot.detector.markup import scan_json, scan_markup
 from bot.detector.specifiers import Target, classify
 
 CODE_GRAMMARS = {
@@ -26,8 +28,8 @@ CODE_GRAMMARS = {
     ".tsx": "tsx",
 }
 MARKUP_SUFFIXES = (".html", ".htm", ".vue", ".svelte", ".astro")
-IMPORTMAP_SUFFIXES = (".json", ".importmap")
-SOURCE_SUFFIXES = (*CODE_GRAMMARS, *MARKUP_SUFFIXES, *IMPORTMAP_SUFFIXES)
+JSON_SUFFIXES = (".json", ".importmap")
+SOURCE_SUFFIXES = (*CODE_GRAMMARS, *MARKUP_SUFFIXES, *JSON_SUFFIXES)
 
 IGNORE_LINE = b"ortfix-ignore"
 IGNORE_FILE = b"ortfix-ignore-file"
@@ -37,16 +39,22 @@ MINIFIED_LINE_LENGTH = 1000  # average bytes per line above which a file is a mi
 
 
 @dataclass(frozen=True)
-class Load:
-    """A place in a file that loads an onnxruntime-web entry."""
+class Place:
+    """A span of one line of a file: what a finding points at and its fix replaces."""
 
     path: str
     row: int
-    start: int  # byte columns of the specifier in `line`
+    start: int  # byte columns of the span in `line`
     end: int
     line: bytes  # the whole line, without its line ending
-    value: str
-    via: str
+    value: str  # the text of the span
+    via: str  # how it was found (see Reference.via)
+
+
+@dataclass(frozen=True)
+class Load(Place):
+    """A place that loads an onnxruntime-web entry."""
+
     target: Target
 
 
@@ -54,6 +62,7 @@ class Load:
 class FileFacts:
     path: str
     loads: list[Load] = field(default_factory=list)
+    companions: list[Place] = field(default_factory=list)  # assets, wasmPaths prefixes, ignored flags
     providers: set[str] = field(default_factory=set)
     mapped: set[str] = field(default_factory=set)
 
@@ -71,7 +80,7 @@ def skip_reason(path: str, data: bytes) -> str | None:
 
 def mentions(data: bytes) -> bool:
     # one pass for "web" first: most files have none, and then the longer needles never run
-    return b"web" in data and any(word in data for word in _MENTIONS)
+    return (b"web" in data and any(word in data for word in _MENTIONS)) or JSEP_MARK in data
 
 
 def read_facts(path: str, data: bytes) -> FileFacts:
@@ -84,23 +93,21 @@ def read_facts(path: str, data: bytes) -> FileFacts:
         scan_code(CODE_GRAMMARS[suffix], parsed, code)
     elif suffix in MARKUP_SUFFIXES:
         scan_markup(suffix, parsed, code)
-    elif suffix in IMPORTMAP_SUFFIXES:
-        scan_importmap(parsed, code)
+    elif suffix in JSON_SUFFIXES:
+        scan_json(parsed, code)
     facts = FileFacts(path, providers=code.providers, mapped={m for m in code.mapped if _names_package(m)})
-    lines: list[bytes] | None = None
+    lines = data.split(b"\n") if code.references or code.companions else []
     for reference in code.references:
         target = classify(reference.value)
-        if target is None:
-            continue
-        if lines is None:
-            lines = data.split(b"\n")
-        line = lines[reference.row].removesuffix(b"\r")
-        if _suppressed(lines, reference.row):
-            continue
-        facts.loads.append(
-            Load(path, reference.row, reference.start, reference.end, line, reference.value, reference.via, target)
-        )
+        if target is not None and not _suppressed(lines, reference.row):
+            facts.loads.append(Load(**vars(_place(path, lines, reference)), target=target))
+    facts.companions.extend(_place(path, lines, r) for r in code.companions if not _suppressed(lines, r.row))
     return facts
+
+
+def _place(path: str, lines: list[bytes], reference: Reference) -> Place:
+    line = lines[reference.row].removesuffix(b"\r")
+    return Place(path, reference.row, reference.start, reference.end, line, reference.value, reference.via)
 
 
 def _names_package(specifier: str) -> bool:

@@ -127,3 +127,12 @@ def _rewrite_url(url: _Url, entry: str, version: str | None) -> str | None:
         return f"{url.head}{new_version}{new_path}{url.query}"
     at = f"@{new_version}" if new_version else ""
     return f"{url.head}{PACKAGE}{at}{new_path}{url.query}"
+
+
+_PREFIX = re.compile(re.escape(PACKAGE) + r"@(?P<version>\d[^/?#]*)/")
+
+
+def prefix_version(url: str) -> str | None:
+    """The version pinned by a `wasmPaths` URL prefix (`…/onnxruntime-web@1.22.0/dist/`)."""
+    match = _PREFIX.search(url)
+    return match["version"] if match else None

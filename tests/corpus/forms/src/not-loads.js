@@ -7,6 +7,6 @@ const common = require('onnxruntime-common');
 const node = require('onnxruntime-node');
 import wasm from 'onnxruntime-web/wasm';
 import webgl from 'onnxruntime-web/webgl';
-import native from 'onnxruntime-web/webgpu';
+import native from 'onnxruntime-web/webgpu'; // ortfix-expect: mixed-entry warning
 jest.mock('onnxruntime-web');
 export { name, template, lookalike, common, node, wasm, webgl, native };
