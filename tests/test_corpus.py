@@ -37,7 +37,9 @@ def expected(case: Path) -> set[tuple[str, int, str, str]]:
             match = MARKER.search(line)
             if match:
                 words = match[1].split()
-                found.update((relative, number, rule, severity) for rule, severity in zip(words[::2], words[1::2]))
+                found.update(
+                    (relative, number, rule, severity) for rule, severity in zip(words[::2], words[1::2], strict=True)
+                )
     return found
 
 
