@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections import defaultdict
 from collections.abc import Iterable
@@ -13,8 +14,12 @@ from bot.detector import Finding, Report, Scanner
 from bot.detector.scanner import MAX_SOURCE_BYTES
 from bot.fixer import apply
 from bot.localtree import find_root, scan_root
+from bot.refresh import http_fetchers, refresh
+
+TABLE_PATH = Path(__file__).parent / "data" / "onnxruntime-web.json"
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+EXIT_FAILED = 1  # a command other than scan could not do its work
 MAX_FIX_PASSES = 3  # two findings on one line take two passes
 
 
@@ -38,6 +43,17 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--all", action="store_true", help="also show quiet findings (no WebGPU use seen)")
     scan.add_argument("--max-bytes", type=int, default=MAX_SOURCE_BYTES, help="skip larger source files")
     scan.set_defaults(run=_scan)
+    refresh_versions = commands.add_parser(
+        "refresh-versions", help="re-measure which entry carries which WebGPU backend, from the npm registry"
+    )
+    refresh_versions.add_argument(
+        "--table", type=Path, default=TABLE_PATH, help="the table to update (default: ortfix's own)"
+    )
+    refresh_versions.add_argument(
+        "--limit", type=int, help="classify at most this many new versions (each is a ~33 MB download)"
+    )
+    refresh_versions.add_argument("--dry-run", action="store_true", help="print what changes, write nothing")
+    refresh_versions.set_defaults(run=_refresh_versions)
     return parser
 
 
@@ -62,6 +78,29 @@ def _scan(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(formats.text(findings, summary))
     return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def _refresh_versions(args: argparse.Namespace) -> int:
+    import requests
+
+    fetch_json, fetch_bytes = http_fetchers()
+    try:
+        current = json.loads(args.table.read_text("utf-8"))
+        table, news = refresh(current, fetch_json, fetch_bytes, limit=args.limit)
+    except requests.RequestException as error:  # before OSError: requests' errors are OSErrors too
+        print(f"ortfix: the npm registry did not answer: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except (OSError, ValueError) as error:
+        print(f"ortfix: {args.table}: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    for line in news:
+        print(line)
+    print(
+        f"ortfix: {len(table['classified'])} versions classified, {len(table['eras'])} eras, latest {table['latest']}"
+    )
+    if not args.dry_run:
+        args.table.write_text(json.dumps(table, indent=2) + "\n", "utf-8")
+    return EXIT_CLEAN
 
 
 def _scan_paths(args: argparse.Namespace) -> list[tuple[Path, Report]]:
