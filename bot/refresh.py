@@ -18,8 +18,9 @@ import nodesemver
 from bot.backends import JSEP, NATIVE, NONE, PACKAGE
 
 REGISTRY_URL = "https://registry.npmjs.org"
-_NATIVE_MARKERS = (b".asyncify.", b".jspi.", b"webgpuInit")
-_JSEP_MARKERS = (b".jsep.", b"jsepInit")
+# the wasm file a bundle loads; not `jsepInit`, which 1.15's CPU-only bundle carries in its glue
+_NATIVE_MARKERS = (b".asyncify.", b".jspi.")
+_JSEP_MARKERS = (b".jsep.",)
 
 FetchJson = Callable[[str], dict]
 FetchBytes = Callable[[str], bytes]
