@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
+import subprocess
 import sys
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -54,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     refresh_versions.add_argument("--dry-run", action="store_true", help="print what changes, write nothing")
     refresh_versions.set_defaults(run=_refresh_versions)
+    serve = commands.add_parser("serve", help="the GitHub App: gunicorn for webhooks, plus a worker in this process")
+    serve.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: all)")
+    serve.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
+    serve.set_defaults(run=_serve)
+    worker = commands.add_parser("worker", help="a queue consumer alone (scale these out with REDIS_URL)")
+    worker.set_defaults(run=_worker)
     return parser
 
 
@@ -78,6 +88,68 @@ def _scan(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(formats.text(findings, summary))
     return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+MISSING_SETTINGS = """ortfix: the GitHub App is not configured yet. Missing:
+{missing}
+Create the app at https://github.com/settings/apps/new (for an organization:
+https://github.com/organizations/ORG/settings/apps/new) with the permissions and events in app.yml,
+then put these settings in the environment or in a .env file here, and run `ortfix serve` again."""
+
+
+def _serve(args: argparse.Namespace) -> int:
+    settings = _service_settings()
+    if settings is None:
+        return EXIT_USAGE
+    command = [
+        sys.executable, "-m", "gunicorn",
+        "--bind", f"{args.host}:{settings.port}",
+        "--workers", str(args.web_workers),
+        "--graceful-timeout", "25",
+        "bot.web:wsgi()",
+    ]  # fmt: skip
+    web = subprocess.Popen(command)
+    threading.Thread(target=_stop_when_done, args=(web,), daemon=True).start()
+    try:
+        return _consume(settings)
+    finally:
+        if web.poll() is None:
+            web.terminate()
+            web.wait(timeout=30)
+
+
+def _stop_when_done(web: subprocess.Popen) -> None:
+    """If the web server dies, stop the worker too, so that a supervisor restarts both."""
+    web.wait()
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    settings = _service_settings()
+    return EXIT_USAGE if settings is None else _consume(settings)
+
+
+def _service_settings():
+    from bot import logs, settings
+
+    loaded = settings.load()
+    if loaded.missing:
+        lines = "\n".join(f"  {name}: {settings.SETUP_HELP[name]}" for name in loaded.missing)
+        print(MISSING_SETTINGS.format(missing=lines), file=sys.stderr)
+        return None
+    logs.configure(loaded.log_level)
+    return loaded
+
+
+def _consume(settings) -> int:
+    from bot.jobs import build
+
+    service = build(settings)
+    consumer = service.huey.create_consumer(
+        workers=settings.workers, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=25
+    )
+    consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
+    return EXIT_CLEAN
 
 
 def _refresh_versions(args: argparse.Namespace) -> int:

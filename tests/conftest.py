@@ -45,3 +45,80 @@ def sarif_schema() -> dict:
             assert member is not None
             cached.write_bytes(io.BytesIO(member.read()).getvalue())
     return json.loads(cached.read_text("utf-8"))
+
+
+# --- the service -----------------------------------------------------------------------------------
+
+SECRET = "It's a Secret to Everybody"
+EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "github" / "webhook-examples"
+
+
+@pytest.fixture(scope="session")
+def openapi_spec():
+    from tests.fake_github import load_spec
+
+    return load_spec()
+
+
+@pytest.fixture(scope="session")
+def private_key() -> str:
+    """An RSA key for the app's JWTs, made for the test session, never committed."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+    ).decode()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, private_key: str):
+    from bot.settings import load
+
+    environ = {
+        "APP_ID": "12345",
+        "PRIVATE_KEY": private_key,
+        "WEBHOOK_SECRET": SECRET,
+        "ORTFIX_DB": str(tmp_path / "ortfix.db"),
+        "ORTFIX_GITHUB_DELAY": "0",
+    }
+    return load(environ, env_file=None)
+
+
+@pytest.fixture
+def github(openapi_spec):
+    import responses
+
+    from tests.fake_github import FakeGitHub
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeGitHub(mock, openapi_spec)
+
+
+@pytest.fixture
+def service(settings):
+    from bot.jobs import build
+
+    built = build(settings)
+    if built.app is not None:
+        built.app.sleep = lambda seconds: None  # retries and rate-limit waits: counted, not slept
+    return built
+
+
+def example(name: str) -> dict:
+    """A real webhook payload from ../shared/github/webhook-examples/."""
+    return json.loads((EXAMPLES / name).read_text())
+
+
+def pull_request_payload(action: str, repo: str, number: int, head_sha: str, draft: bool = False) -> dict:
+    """GitHub's own pull_request example, edited only where the scenario needs: repo, number, head, draft."""
+    payload = example(f"pull_request/{action}.payload.json")
+    owner, name = repo.split("/")
+    payload["repository"].update({"full_name": repo, "name": name, "default_branch": "main"})
+    payload["repository"]["owner"]["login"] = owner
+    payload["pull_request"].update({"number": number, "draft": draft})
+    payload["pull_request"]["head"]["sha"] = head_sha
+    payload["number"] = number
+    payload["installation"] = {"id": 42, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uNDI="}
+    return payload

@@ -1,0 +1,277 @@
+"""Every GitHub API call ortfix makes, on PyGithub: App JWTs, installation tokens, retries, call counts.
+
+It returns plain dataclasses and dicts, never PyGithub objects, and raises
+GitHubError, so nothing else imports PyGithub. Each method names the REST
+operation it calls.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+import github
+from github import Auth, GithubException, GithubIntegration
+
+log = logging.getLogger("ortfix.github")
+
+IDEMPOTENT = {"GET", "PUT", "PATCH", "DELETE", "HEAD"}
+MAX_ATTEMPTS = 5
+MAX_RATE_WAIT = 900.0  # wait up to 15 minutes for a rate limit to reset, then give up (the job is retried later)
+TOKEN_MARGIN = 300  # renew an installation token five minutes before GitHub expires it
+PER_PAGE = 100
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class GitHubError(Exception):
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(f"GitHub answered {status}: {message}")
+        self.status = status
+        self.headers = headers or {}
+
+
+@dataclass(frozen=True)
+class PullFile:
+    path: str
+    status: str  # added | modified | removed | renamed | copied | changed | unchanged
+    sha: str | None  # the blob at the head commit
+    patch: str | None  # absent for binary files and very large diffs
+    previous_path: str | None = None
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    sha: str
+    size: int
+
+
+@dataclass(frozen=True)
+class ReviewComment:
+    id: int
+    path: str
+    line: int | None
+    body: str
+    in_reply_to: int | None
+    author: str
+
+
+@dataclass
+class TokenCache:
+    """Installation tokens, shared by the jobs of one process, kept until shortly before expiry."""
+
+    tokens: dict[int, tuple[str, float]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class GitHubApp:
+    """The app's own identity: signs JWTs and mints installation clients."""
+
+    def __init__(
+        self,
+        app_id: str,
+        private_key: str,
+        api_url: str,
+        delay: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api_url = api_url
+        self.delay = delay
+        self.sleep = sleep
+        self.clock = clock
+        self.integration = GithubIntegration(
+            auth=Auth.AppAuth(app_id, private_key),
+            base_url=api_url,
+            retry=0,
+            seconds_between_requests=delay,
+            seconds_between_writes=delay,
+        )
+        self.tokens = TokenCache()
+
+    def token(self, installation_id: int) -> str:
+        """POST /app/installations/{installation_id}/access_tokens, cached until shortly before it expires."""
+        with self.tokens.lock:
+            cached = self.tokens.tokens.get(installation_id)
+            if cached and cached[1] - TOKEN_MARGIN > self.clock():
+                return cached[0]
+        try:
+            granted = self.integration.get_access_token(installation_id)
+        except GithubException as error:
+            raise _error(error) from None
+        expires = granted.expires_at.timestamp() if granted.expires_at else self.clock() + 3600
+        with self.tokens.lock:
+            self.tokens.tokens[installation_id] = (granted.token, expires)
+        return granted.token
+
+    def installation(self, installation_id: int) -> GitHubClient:
+        return GitHubClient(self, installation_id)
+
+
+class GitHubClient:
+    """One installation's REST client for one job: counts its calls and the rate limit left."""
+
+    def __init__(self, app: GitHubApp, installation_id: int) -> None:
+        self.app = app
+        self.installation_id = installation_id
+        self.calls = 0
+        self.rate_remaining: int | None = None
+        self._github = github.Github(
+            auth=Auth.Token(app.token(installation_id)),
+            base_url=app.api_url,
+            retry=0,
+            seconds_between_requests=app.delay,
+            seconds_between_writes=app.delay,
+        )
+
+    # --- the one door -------------------------------------------------------------------------------------
+
+    def request(
+        self, verb: str, path: str, params: dict | None = None, body: Any = None, headers: dict | None = None
+    ) -> tuple[dict[str, str], Any]:
+        """One REST call with retries: 5xx on idempotent methods, and rate limits (Retry-After, X-RateLimit-Reset)."""
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            self.calls += 1
+            try:
+                response_headers, data = self._github.requester.requestJsonAndCheck(
+                    verb, path, parameters=params, headers=headers, input=body
+                )
+                self._note_rate(response_headers)
+                return response_headers, data
+            except GithubException as raw:
+                error = _error(raw)
+                self._note_rate(error.headers)
+                wait = self._retry_wait(verb, error, attempt)
+                if wait is None or attempt == MAX_ATTEMPTS:
+                    raise error from None
+                log.warning("github.retry", extra={"status": error.status, "wait": wait, "path": path})
+                self.app.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_wait(self, verb: str, error: GitHubError, attempt: int) -> float | None:
+        headers = {k.lower(): v for k, v in error.headers.items()}
+        if error.status in (403, 429):
+            if "retry-after" in headers:  # a secondary rate limit
+                wait = float(headers["retry-after"])
+            elif headers.get("x-ratelimit-remaining") == "0" and "x-ratelimit-reset" in headers:
+                wait = max(0.0, float(headers["x-ratelimit-reset"]) - self.app.clock()) + 1
+            else:
+                return None  # a real "forbidden"
+            return wait if wait <= MAX_RATE_WAIT else None
+        if error.status >= 500 and verb in IDEMPOTENT:
+            return min(2.0 ** (attempt - 1), 30.0)
+        return None
+
+    def _note_rate(self, headers: dict[str, str]) -> None:
+        for name, value in headers.items():
+            if name.lower() == "x-ratelimit-remaining" and value.isdigit():
+                self.rate_remaining = int(value)
+
+    def paginate(self, path: str, params: dict | None = None) -> Iterator[Any]:
+        """Every item of a list endpoint, following the Link header's rel="next"."""
+        url: str | None = path
+        query: dict | None = {"per_page": PER_PAGE, **(params or {})}
+        while url:
+            headers, data = self.request("GET", url, params=query)
+            yield from data
+            match = _NEXT.search({k.lower(): v for k, v in headers.items()}.get("link", ""))
+            url, query = (match.group(1), None) if match else (None, None)
+
+    # --- repository contents -----------------------------------------------------------------------------------
+
+    def file_text(self, repo: str, path: str, ref: str | None = None) -> str | None:
+        """GET /repos/{owner}/{repo}/contents/{path}: the file's text, or None when it does not exist."""
+        try:
+            _, data = self.request("GET", f"/repos/{repo}/contents/{quote(path)}", params={"ref": ref} if ref else None)
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+        if not isinstance(data, dict) or data.get("type") != "file":
+            return None
+        return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
+
+    def tree(self, repo: str, sha: str) -> list[TreeEntry]:
+        """GET /repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1: every blob of a commit."""
+        _, data = self.request("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"})
+        return [
+            TreeEntry(e["path"], e["sha"], e.get("size", 0)) for e in data.get("tree", []) if e.get("type") == "blob"
+        ]
+
+    def blob(self, repo: str, sha: str) -> bytes:
+        """GET /repos/{owner}/{repo}/git/blobs/{file_sha}: a file's bytes (up to 100 MB)."""
+        _, data = self.request("GET", f"/repos/{repo}/git/blobs/{sha}")
+        return base64.b64decode(data.get("content") or "")
+
+    # --- pull requests -----------------------------------------------------------------------------------
+
+    def pull_files(self, repo: str, number: int) -> list[PullFile]:
+        """GET /repos/{owner}/{repo}/pulls/{pull_number}/files (paginated; GitHub lists up to 3,000)."""
+        return [
+            PullFile(f["filename"], f["status"], f.get("sha"), f.get("patch"), f.get("previous_filename"))
+            for f in self.paginate(f"/repos/{repo}/pulls/{number}/files")
+        ]
+
+    def review_comments(self, repo: str, number: int) -> list[ReviewComment]:
+        """GET /repos/{owner}/{repo}/pulls/{pull_number}/comments (paginated)."""
+        return [
+            ReviewComment(
+                c["id"],
+                c["path"],
+                c.get("line"),
+                c.get("body") or "",
+                c.get("in_reply_to_id"),
+                (c.get("user") or {}).get("login", ""),
+            )
+            for c in self.paginate(f"/repos/{repo}/pulls/{number}/comments")
+        ]
+
+    def review_bodies(self, repo: str, number: int) -> list[str]:
+        """GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews (paginated): each review's body."""
+        return [r.get("body") or "" for r in self.paginate(f"/repos/{repo}/pulls/{number}/reviews")]
+
+    def create_review(self, repo: str, number: int, commit_id: str, body: str, comments: list[dict]) -> int:
+        """POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews: one review, all its comments, one call."""
+        payload = {"commit_id": commit_id, "event": "COMMENT", "body": body, "comments": comments}
+        _, data = self.request("POST", f"/repos/{repo}/pulls/{number}/reviews", body=payload)
+        return int(data["id"])
+
+    def delete_review_comment(self, repo: str, comment_id: int) -> None:
+        """DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}."""
+        self.request("DELETE", f"/repos/{repo}/pulls/comments/{comment_id}")
+
+    # --- check runs -----------------------------------------------------------------------------------
+
+    def create_check_run(self, repo: str, head_sha: str, name: str) -> int:
+        """POST /repos/{owner}/{repo}/check-runs, in progress."""
+        body = {"name": name, "head_sha": head_sha, "status": "in_progress", "started_at": _now()}
+        _, data = self.request("POST", f"/repos/{repo}/check-runs", body=body)
+        return int(data["id"])
+
+    def update_check_run(self, repo: str, check_run_id: int, **fields: Any) -> None:
+        """PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}."""
+        self.request("PATCH", f"/repos/{repo}/check-runs/{check_run_id}", body=fields)
+
+    def complete_check_run(self, repo: str, check_run_id: int, conclusion: str, output: dict) -> None:
+        """PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}: completed, with its conclusion."""
+        self.update_check_run(
+            repo, check_run_id, status="completed", conclusion=conclusion, completed_at=_now(), output=output
+        )
+
+
+def _error(raw: GithubException) -> GitHubError:
+    data = raw.data if isinstance(raw.data, dict) else {}
+    message = str(data.get("message") or raw.data or "")
+    return GitHubError(raw.status, message, dict(raw.headers or {}))
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,83 @@
+"""Service settings: the environment (and a `.env` file) in, a frozen Settings out. The only reader of os.environ."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+DEFAULT_API_URL = "https://api.github.com"
+DEFAULT_WEBHOOK_PATH = "/api/github/webhooks"
+MAX_BODY_BYTES = 25 * 1024 * 1024 + 64 * 1024  # GitHub caps payloads at 25 MB; a little room for headers' sake
+SETUP_HELP = {
+    "APP_ID": "the App ID shown on the GitHub App's settings page",
+    "PRIVATE_KEY": "the app's private key (PEM text, or PRIVATE_KEY_PATH with the .pem file's path), "
+    "generated on the app's settings page",
+    "WEBHOOK_SECRET": "the webhook secret you typed when creating the app",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    app_id: str | None
+    private_key: str | None
+    webhook_secret: str | None
+    webhook_path: str
+    api_url: str
+    redis_url: str | None
+    db_path: str
+    port: int
+    log_level: str
+    workers: int  # consumer threads
+    github_delay: float  # PyGithub's pause between requests (0 in tests)
+    dry_run: bool
+
+    @property
+    def missing(self) -> list[str]:
+        """The settings GitHub App credentials need that are not set."""
+        wanted = {"APP_ID": self.app_id, "PRIVATE_KEY": self.private_key, "WEBHOOK_SECRET": self.webhook_secret}
+        return [name for name, value in wanted.items() if not value]
+
+
+def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
+    """Settings from `environ` (default: os.environ) over a `.env` file when one exists."""
+    values: dict[str, str | None] = {}
+    if env_file and Path(env_file).is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+
+    def get(name: str, default: str | None = None) -> str | None:
+        value = values.get(name)
+        return value if value not in (None, "") else default
+
+    private_key = get("PRIVATE_KEY")
+    key_path = get("PRIVATE_KEY_PATH")
+    if not private_key and key_path:
+        private_key = Path(key_path).read_text("utf-8")
+    if private_key:
+        private_key = private_key.replace("\\n", "\n")  # one-line PEMs from platforms without multi-line vars
+    return Settings(
+        app_id=get("APP_ID"),
+        private_key=private_key,
+        webhook_secret=get("WEBHOOK_SECRET"),
+        webhook_path=get("WEBHOOK_PATH", DEFAULT_WEBHOOK_PATH) or DEFAULT_WEBHOOK_PATH,
+        api_url=_api_url(get("GITHUB_API_URL"), get("GHE_HOST")),
+        redis_url=get("REDIS_URL"),
+        db_path=get("ORTFIX_DB", "ortfix.db") or "ortfix.db",
+        port=int(get("PORT", "3000") or 3000),
+        log_level=(get("LOG_LEVEL", "info") or "info").upper(),
+        workers=int(get("ORTFIX_WORKERS", "2") or 2),
+        github_delay=float(get("ORTFIX_GITHUB_DELAY", "0.1") or 0.1),
+        dry_run=(get("ORTFIX_DRY_RUN", "") or "").lower() in ("1", "true", "yes"),
+    )
+
+
+def _api_url(api_url: str | None, ghe_host: str | None) -> str:
+    if api_url:
+        return api_url.rstrip("/")
+    if ghe_host:
+        return f"https://{ghe_host}/api/v3"  # GitHub Enterprise Server's REST root
+    return DEFAULT_API_URL

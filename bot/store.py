@@ -1,0 +1,313 @@
+"""Durable service state: deliveries (so nothing accepted is lost), locks with expiry, counters, small values.
+
+SQLite by default (the ORTFIX_DB file, shared by every process on the
+machine); Redis when REDIS_URL is set (shared by every host). Both keep the
+same records; the clock is passed in so tests need not sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
+LEASE_SECONDS = 600  # a job running longer than this is presumed dead (its worker killed) and is redone
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: str
+    event: str
+    action: str
+    status: str
+    attempts: int
+    body: bytes
+
+
+class Store:
+    """The operations both backends offer."""
+
+    clock: Callable[[], float] = time.time
+
+    def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
+        """Record a delivery before it is acknowledged. False: already recorded and not failed (a duplicate)."""
+        raise NotImplementedError
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        raise NotImplementedError
+
+    def start(self, delivery_id: str) -> bool:
+        """Claim a delivery for a run. False when it is done, or running under a live lease elsewhere."""
+        raise NotImplementedError
+
+    def finish(self, delivery_id: str, status: str) -> None:
+        raise NotImplementedError
+
+    def orphans(self, queued_grace: float) -> list[str]:
+        """Deliveries to queue again: running past their lease, or queued longer than `queued_grace`."""
+        raise NotImplementedError
+
+    def acquire(self, name: str, ttl: float) -> bool:
+        """A lock that frees itself after `ttl` seconds, so a killed holder cannot block forever."""
+        raise NotImplementedError
+
+    def release(self, name: str) -> None:
+        raise NotImplementedError
+
+    def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
+        raise NotImplementedError
+
+    def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None:
+        raise NotImplementedError
+
+    def series(self) -> list[tuple[str, dict[str, str], float]]:
+        """Every counter and gauge: (name, labels, value)."""
+        raise NotImplementedError
+
+    def put(self, key: str, value: str) -> None:
+        raise NotImplementedError
+
+    def get(self, key: str) -> str | None:
+        raise NotImplementedError
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS deliveries (
+  id TEXT PRIMARY KEY, event TEXT, action TEXT, status TEXT, attempts INTEGER DEFAULT 0,
+  body BLOB, updated REAL, lease REAL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, updated);
+CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, expires REAL);
+CREATE TABLE IF NOT EXISTS series (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
+CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+        self.path = path
+        self.clock = clock
+        self._local = threading.local()
+        with self._db() as db:
+            db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA busy_timeout=30000")
+            self._local.connection = connection
+        return connection
+
+    def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
+        db = self._db()
+        now = self.clock()
+        inserted = db.execute(
+            "INSERT OR IGNORE INTO deliveries (id, event, action, status, body, updated) VALUES (?, ?, ?, ?, ?, ?)",
+            (delivery_id, event, action, QUEUED, body, now),
+        ).rowcount
+        if inserted:
+            return True
+        # GitHub's "Redeliver" reuses the delivery id: a failed delivery may run again
+        return bool(
+            db.execute(
+                "UPDATE deliveries SET status = ?, body = ?, updated = ? WHERE id = ? AND status = ?",
+                (QUEUED, body, now, delivery_id, FAILED),
+            ).rowcount
+        )
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        row = (
+            self._db()
+            .execute("SELECT id, event, action, status, attempts, body FROM deliveries WHERE id = ?", (delivery_id,))
+            .fetchone()
+        )
+        return Delivery(*row) if row else None
+
+    def start(self, delivery_id: str) -> bool:
+        now = self.clock()
+        return bool(
+            self._db()
+            .execute(
+                "UPDATE deliveries SET status = ?, attempts = attempts + 1, updated = ?, lease = ? "
+                "WHERE id = ? AND (status IN (?, ?) OR status = ? AND lease < ?)",
+                (RUNNING, now, now + LEASE_SECONDS, delivery_id, QUEUED, FAILED, RUNNING, now),
+            )
+            .rowcount
+        )
+
+    def finish(self, delivery_id: str, status: str) -> None:
+        self._db().execute(
+            "UPDATE deliveries SET status = ?, updated = ?, body = CASE WHEN ? = ? THEN x'' ELSE body END WHERE id = ?",
+            (status, self.clock(), status, DONE, delivery_id),
+        )
+
+    def orphans(self, queued_grace: float) -> list[str]:
+        now = self.clock()
+        rows = self._db().execute(
+            "SELECT id FROM deliveries WHERE status = ? AND lease < ? OR status = ? AND updated < ? ORDER BY updated",
+            (RUNNING, now, QUEUED, now - queued_grace),
+        )
+        found = [row[0] for row in rows]
+        # touch them, so that a second sweeper running at the same moment does not queue them again
+        self._db().executemany("UPDATE deliveries SET updated = ? WHERE id = ?", [(now, i) for i in found])
+        return found
+
+    def acquire(self, name: str, ttl: float) -> bool:
+        db = self._db()
+        now = self.clock()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT expires FROM locks WHERE name = ?", (name,)).fetchone()
+            if row and row[0] > now:
+                return False
+            db.execute("INSERT OR REPLACE INTO locks (name, expires) VALUES (?, ?)", (name, now + ttl))
+            return True
+        finally:
+            db.execute("COMMIT")
+
+    def release(self, name: str) -> None:
+        self._db().execute("DELETE FROM locks WHERE name = ?", (name,))
+
+    def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
+        self._db().execute(
+            "INSERT INTO series (name, labels, value) VALUES (?, ?, ?) "
+            "ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value",
+            (counter, _labels(labels), amount),
+        )
+
+    def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None:
+        self._db().execute(
+            "INSERT OR REPLACE INTO series (name, labels, value) VALUES (?, ?, ?)", (gauge, _labels(labels), value)
+        )
+
+    def series(self) -> list[tuple[str, dict[str, str], float]]:
+        rows = self._db().execute("SELECT name, labels, value FROM series ORDER BY name, labels")
+        return [(name, json.loads(labels), value) for name, labels, value in rows]
+
+    def put(self, key: str, value: str) -> None:
+        self._db().execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+
+    def get(self, key: str) -> str | None:
+        row = self._db().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+
+class RedisStore(Store):
+    """The same records in Redis: a hash per delivery, sorted sets by status, SET NX PX locks."""
+
+    _START = """
+    local status = redis.call('HGET', KEYS[1], 'status')
+    local lease = tonumber(redis.call('HGET', KEYS[1], 'lease') or '0')
+    local now = tonumber(ARGV[1])
+    if status == 'queued' or status == 'failed' or (status == 'running' and lease < now) then
+      redis.call('HSET', KEYS[1], 'status', 'running', 'lease', now + tonumber(ARGV[2]), 'updated', now)
+      redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+      redis.call('ZREM', KEYS[2], ARGV[3])
+      redis.call('ZADD', KEYS[3], now + tonumber(ARGV[2]), ARGV[3])
+      return 1
+    end
+    return 0
+    """
+
+    def __init__(self, url: str, clock: Callable[[], float] = time.time, prefix: str = "ortfix:") -> None:
+        import redis
+
+        self.redis: Any = redis.Redis.from_url(url)
+        self.clock = clock
+        self.prefix = prefix
+        self._start = self.redis.register_script(self._START)
+
+    def _key(self, *parts: str) -> str:
+        return self.prefix + ":".join(parts)
+
+    def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
+        key = self._key("delivery", delivery_id)
+        now = self.clock()
+        fields = {"event": event, "action": action, "status": QUEUED, "attempts": 0, "body": body, "updated": now}
+        if self.redis.hsetnx(key, "status", QUEUED):
+            self.redis.hset(key, mapping=fields)
+        elif self.redis.hget(key, "status") == FAILED.encode():
+            self.redis.hset(key, mapping={"status": QUEUED, "body": body, "updated": now})
+        else:
+            return False
+        self.redis.zadd(self._key("queued"), {delivery_id: now})
+        return True
+
+    def delivery(self, delivery_id: str) -> Delivery | None:
+        raw = self.redis.hgetall(self._key("delivery", delivery_id))
+        if not raw:
+            return None
+        return Delivery(
+            delivery_id,
+            raw.get(b"event", b"").decode(),
+            raw.get(b"action", b"").decode(),
+            raw.get(b"status", b"").decode(),
+            int(raw.get(b"attempts", b"0")),
+            raw.get(b"body", b""),
+        )
+
+    def start(self, delivery_id: str) -> bool:
+        keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("running")]
+        return bool(self._start(keys=keys, args=[self.clock(), LEASE_SECONDS, delivery_id]))
+
+    def finish(self, delivery_id: str, status: str) -> None:
+        key = self._key("delivery", delivery_id)
+        pipe = self.redis.pipeline()
+        pipe.hset(key, mapping={"status": status, "updated": self.clock()})
+        if status == DONE:
+            pipe.hdel(key, "body")
+        pipe.zrem(self._key("running"), delivery_id)
+        pipe.zrem(self._key("queued"), delivery_id)
+        pipe.execute()
+
+    def orphans(self, queued_grace: float) -> list[str]:
+        now = self.clock()
+        found = []
+        for zset, cutoff in (("running", now), ("queued", now - queued_grace)):
+            for member in self.redis.zrangebyscore(self._key(zset), "-inf", cutoff):
+                # ZADD with a new score claims it for this sweeper; another that read it too gets 0 back
+                if self.redis.zadd(self._key(zset), {member: now + queued_grace}, xx=True, ch=True):
+                    found.append(member.decode())
+        return found
+
+    def acquire(self, name: str, ttl: float) -> bool:
+        return bool(self.redis.set(self._key("lock", name), "1", nx=True, px=int(ttl * 1000)))
+
+    def release(self, name: str) -> None:
+        self.redis.delete(self._key("lock", name))
+
+    def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
+        self.redis.hincrbyfloat(self._key("series", counter), _labels(labels), amount)
+
+    def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None:
+        self.redis.hset(self._key("series", gauge), _labels(labels), value)
+
+    def series(self) -> list[tuple[str, dict[str, str], float]]:
+        found = []
+        for key in sorted(self.redis.scan_iter(self._key("series", "*"))):
+            name = key.decode()[len(self._key("series", "")) :]
+            for labels, value in sorted(self.redis.hgetall(key).items()):
+                found.append((name, json.loads(labels), float(value)))
+        return found
+
+    def put(self, key: str, value: str) -> None:
+        self.redis.set(self._key("kv", key), value)
+
+    def get(self, key: str) -> str | None:
+        value = self.redis.get(self._key("kv", key))
+        return value.decode() if value is not None else None
+
+
+def _labels(labels: dict[str, str]) -> str:
+    return json.dumps(labels, sort_keys=True)
+
+
+def open_store(redis_url: str | None, db_path: str) -> Store:
+    return RedisStore(redis_url) if redis_url else SqliteStore(db_path)

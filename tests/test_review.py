@@ -1,0 +1,316 @@
+"""The PR review job against the fake GitHub: one review, suggestions on the right lines, a check run, no repeats."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import render
+from bot.review import MAX_INLINE, Busy, PullRequest, review_pull_request
+from bot.store import SqliteStore
+from tests.fake_github import FakeGitHub
+from tests.fake_github import PullRequest as FakePull
+
+REPO = "octo-org/web-app"
+MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.30.0"\n  }\n}\n'
+SESSION = "export const open = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
+APP = "import { helper } from './helper';\n\nexport function run() {\n  return helper();\n}\n"
+
+
+def make_pull(
+    github: FakeGitHub, head: dict[str, str], base: dict[str, str] | None = None, number: int = 7, **extra
+) -> FakePull:
+    base = {"package.json": MANIFEST, "src/app.js": APP} if base is None else base
+    return github.add_pull(FakePull(REPO, number, base=base, head={**base, **head}, **extra))
+
+
+def review(service, github: FakeGitHub, pull: FakePull, draft: bool = False):
+    client = service.app.installation(42)
+    pr = PullRequest(REPO, pull.number, pull.head_sha, "main", draft)
+    return client, review_pull_request(client, service.store, pr)
+
+
+def apply_suggestions(text: str, comments: list[dict], path: str) -> str:
+    """What GitHub's "Commit suggestion" does: the commented line's content replaced, its line ending kept."""
+    lines = text.split("\n")
+    for comment in comments:
+        if comment["path"] == path and "```suggestion\n" in comment["body"]:
+            suggested = comment["body"].split("```suggestion\n", 1)[1].split("\n```", 1)[0]
+            ending = "\r" if lines[comment["line"] - 1].endswith("\r") else ""
+            lines[comment["line"] - 1] = suggested + ending
+    return "\n".join(lines)
+
+
+def test_one_review_with_a_suggestion_on_the_added_import(service, github) -> None:
+    """The new bare import gets one inline comment whose suggestion, applied, is the fixed line."""
+    head = "import * as ort from 'onnxruntime-web';\n" + SESSION
+    pull = make_pull(github, {"src/model.js": head})
+    _, outcome = review(service, github, pull)
+    assert github.count("POST", r"/reviews$") == 1
+    assert [(c["path"], c["line"], c["side"]) for c in pull.comments] == [("src/model.js", 1, "RIGHT")]
+    fixed = apply_suggestions(head, pull.comments, "src/model.js")
+    assert fixed == "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+    assert "microsoft/onnxruntime#32578" in pull.comments[0]["body"]
+    assert outcome.inline == 1 and outcome.conclusion == "failure"
+
+
+def test_the_check_run_completes_with_annotations(service, github) -> None:
+    """in_progress first, then completed/failure with one annotation per finding and a summary."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    review(service, github, pull)
+    (run,) = github.check_runs.values()
+    assert run["name"] == "ortfix" and run["head_sha"] == pull.head_sha
+    assert run["status"] == "completed" and run["conclusion"] == "failure"
+    assert [(a["path"], a["start_line"], a["annotation_level"]) for a in run["annotations"]] == [
+        ("src/model.js", 1, "failure")
+    ]
+    assert "1 error(s)" in run["output"]["title"]
+
+
+def test_a_redelivery_posts_nothing_new(service, github) -> None:
+    """The same event twice: the second run finds its own fingerprints and posts no review."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    review(service, github, pull)
+    review(service, github, pull)
+    assert github.count("POST", r"/reviews$") == 1
+    assert len(pull.comments) == 1
+    assert github.count("POST", r"/check-runs$") == 1  # the same commit's check run is updated, not duplicated
+
+
+def test_a_push_that_fixes_it_deletes_the_stale_comment_and_passes(service, github) -> None:
+    """After the fix lands, ortfix's unanswered comment goes, nothing new is posted, the check succeeds."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    review(service, github, pull)
+    pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+    github.add_pull(pull)
+    _, outcome = review(service, github, pull)
+    assert pull.comments == []
+    assert github.count("POST", r"/reviews$") == 1
+    assert outcome.deleted == 1 and outcome.conclusion == "success"
+
+
+def test_a_comment_someone_answered_is_kept(service, github) -> None:
+    """A stale comment with a reply stays: the conversation belongs to the people in it."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    review(service, github, pull)
+    ours = pull.comments[0]
+    pull.comments.append(
+        {
+            "id": 99,
+            "path": ours["path"],
+            "line": 1,
+            "body": "we know",
+            "in_reply_to_id": ours["id"],
+            "user": {"login": "dev"},
+        }
+    )
+    pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+    github.add_pull(pull)
+    review(service, github, pull)
+    assert [c["id"] for c in pull.comments] == [ours["id"], 99]
+
+
+def test_several_hunks_crlf_and_a_rename(service, github) -> None:
+    """Anchors follow the new file's numbering across hunks, in a CRLF file and a renamed one."""
+    long_base = "".join(f"const v{i} = {i};\r\n" for i in range(40))
+    long_head = (
+        "import * as ort from 'onnxruntime-web';\r\n"
+        + long_base[: 20 * 16]
+        + "import 'onnxruntime-web';\r\n"
+        + long_base[20 * 16 :]
+        + SESSION.replace("\n", "\r\n")
+    )
+    base = {"package.json": MANIFEST, "src/long.js": long_base, "src/old-name.js": APP}
+    head = {"src/long.js": long_head, "src/new-name.js": APP + "export * from 'onnxruntime-web';\n"}
+    pull = make_pull(github, head, base=base, renames={"src/new-name.js": "src/old-name.js"})
+    del pull.head["src/old-name.js"]
+    github.add_pull(pull)
+    review(service, github, pull)
+    anchors = sorted((c["path"], c["line"]) for c in pull.comments)
+    added_import = long_head.split("\r\n").index("import 'onnxruntime-web';") + 1
+    assert anchors == [("src/long.js", 1), ("src/long.js", added_import), ("src/new-name.js", 6)]
+    fixed = apply_suggestions(long_head, pull.comments, "src/long.js")
+    assert "'onnxruntime-web';" not in fixed and fixed.count("\r\n") == long_head.count("\r\n")
+
+
+def test_deleted_and_binary_files_are_never_anchored(service, github) -> None:
+    """A removed file is not fetched; a file without a patch is read, and its finding goes in the body."""
+    base = {"package.json": MANIFEST, "src/gone.js": "import 'onnxruntime-web';\n" + SESSION, "src/app.js": APP}
+    head = {"src/big.js": "import * as ort from 'onnxruntime-web';\n" + SESSION}
+    pull = make_pull(github, head, base=base, binary={"src/big.js"})
+    del pull.head["src/gone.js"]
+    github.add_pull(pull)
+    review(service, github, pull)
+    assert pull.comments == []
+    (posted,) = pull.reviews
+    assert "`src/big.js` line 1" in posted["body"]
+    assert github.count("GET", "/git/blobs/") == 2  # big.js and package.json; never the deleted file
+
+
+def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
+    """All pages of the file list are read; only the candidate's blob is fetched."""
+    head = {f"docs/page{i}.md": f"page {i}\n" for i in range(320)}
+    head["src/model.js"] = "import * as ort from 'onnxruntime-web';\n" + SESSION
+    pull = make_pull(github, head)
+    client, _ = review(service, github, pull)
+    assert github.count("GET", r"/pulls/7/files") == 4  # 321 files at 100 a page
+    assert [(c["path"], c["line"]) for c in pull.comments] == [("src/model.js", 1)]
+    assert github.count("GET", "/git/blobs/") == 2
+
+
+def test_the_call_budget_of_one_review(service, github) -> None:
+    """Config (repo, then org), check create, files, tree, two blobs, own comments and reviews, review, check update."""
+    import re
+
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    client, _ = review(service, github, pull)
+    made = [f"{m} {re.sub(r'[0-9a-f]{40}', 'SHA', p)}" for m, p in github.calls if "access_tokens" not in p]
+    assert made == [
+        f"GET /repos/{REPO}/contents/.github/ortfix.yml",
+        "GET /repos/octo-org/.github/contents/.github/ortfix.yml",
+        f"POST /repos/{REPO}/check-runs",
+        f"GET /repos/{REPO}/pulls/7/files",
+        f"GET /repos/{REPO}/git/trees/SHA",
+        f"GET /repos/{REPO}/git/blobs/SHA",
+        f"GET /repos/{REPO}/git/blobs/SHA",
+        f"GET /repos/{REPO}/pulls/7/comments",
+        f"GET /repos/{REPO}/pulls/7/reviews",
+        f"POST /repos/{REPO}/pulls/7/reviews",
+        f"PATCH /repos/{REPO}/check-runs/1000",
+    ]
+    assert client.calls == len(made)
+
+
+def test_no_review_without_findings(service, github) -> None:
+    """A PR that does not touch onnxruntime-web gets a green check and no review."""
+    pull = make_pull(github, {"src/app.js": APP + "export const x = 1;\n"})
+    _, outcome = review(service, github, pull)
+    assert pull.reviews == [] and outcome.skipped == "no candidate files"
+    (run,) = github.check_runs.values()
+    assert run["conclusion"] == "success"
+    assert github.count("GET", "/git/trees/") == 0
+
+
+def test_a_repo_without_package_json_is_reviewed_from_the_file_alone(service, github) -> None:
+    """No manifest: the import is still found, and no version finding is invented."""
+    pull = make_pull(github, {"index.js": "import * as ort from 'onnxruntime-web';\n" + SESSION}, base={})
+    review(service, github, pull)
+    assert [(c["path"], c["line"]) for c in pull.comments] == [("index.js", 1)]
+
+
+def test_cpu_only_code_gets_no_comment(service, github) -> None:
+    """Without WebGPU use, the bare import is only a note: no review, a green check."""
+    pull = make_pull(
+        github, {"src/model.js": "import * as ort from 'onnxruntime-web';\nexport const t = ort.Tensor;\n"}
+    )
+    _, outcome = review(service, github, pull)
+    assert pull.reviews == [] and outcome.conclusion == "success"
+
+
+def test_inline_comments_are_capped_and_the_rest_go_in_the_body(service, github) -> None:
+    """More findings than the cap: MAX_INLINE inline, the others listed in the review body."""
+    lines = "".join(f"import * as ort{i} from 'onnxruntime-web'; // {i}\n" for i in range(MAX_INLINE + 5))
+    pull = make_pull(github, {"src/many.js": lines + SESSION})
+    _, outcome = review(service, github, pull)
+    assert len(pull.comments) == MAX_INLINE
+    assert outcome.in_body == 5
+    assert len(render.fingerprints_in(pull.reviews[0]["body"])) == 5
+    (run,) = github.check_runs.values()
+    assert len(run["annotations"]) == MAX_INLINE + 5  # one update carries up to 50
+    assert github.count("PATCH", "/check-runs/") == 1
+
+
+def test_annotations_go_fifty_a_call(service, github) -> None:
+    """120 findings: three check run updates, every annotation kept."""
+    lines = "".join(f"import * as ort{i} from 'onnxruntime-web'; // {i}\n" for i in range(120))
+    pull = make_pull(github, {"src/many.js": lines + SESSION})
+    review(service, github, pull)
+    (run,) = github.check_runs.values()
+    assert len(run["annotations"]) == 120 and github.count("PATCH", "/check-runs/") == 3
+
+
+def test_a_dry_run_config_posts_nothing(service, github) -> None:
+    """`dry_run: true` on the default branch: no review, no check run, no deletion."""
+    github.contents[(REPO, ".github/ortfix.yml")] = "dry_run: true\n"
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    _, outcome = review(service, github, pull)
+    assert outcome.inline == 1
+    assert github.count("POST") == 1  # the installation token only
+    assert github.check_runs == {}
+
+
+def test_a_broken_config_is_reported_in_the_check_and_defaults_apply(service, github) -> None:
+    """Invalid YAML: the review still runs with the defaults, and the check summary says what was wrong."""
+    github.contents[(REPO, ".github/ortfix.yml")] = "check: [unclosed\n"
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    review(service, github, pull)
+    (run,) = github.check_runs.values()
+    assert ".github/ortfix.yml is not valid YAML" in run["output"]["summary"]
+    assert len(pull.comments) == 1
+
+
+def test_the_org_config_applies_when_the_repo_has_none(service, github) -> None:
+    """`{owner}/.github`'s config is the fallback: here it turns reviews off, and the check still runs."""
+    github.contents[("octo-org/.github", ".github/ortfix.yml")] = "review: false\ncheck: neutral\n"
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    _, outcome = review(service, github, pull)
+    assert pull.reviews == [] and outcome.conclusion == "neutral"
+
+
+def test_drafts_wait(service, github) -> None:
+    """A draft PR is not reviewed and costs no call beyond the token."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    _, outcome = review(service, github, pull, draft=True)
+    assert outcome.skipped == "draft" and github.count("GET") == 0
+
+
+def test_a_review_post_that_failed_with_502_is_not_posted_twice(service, github) -> None:
+    """GitHub answered 502 but had stored the review: ortfix finds its marker and posts no second one."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    original = github._create_review
+
+    def lands_then_502(repo, number, query, body):
+        original(repo, number, query, body)
+        return 502, {}, '{"message": "Bad Gateway"}'
+
+    github.routes = [(m, p, lands_then_502 if h == original else h) for m, p, h in github.routes]
+    review(service, github, pull)
+    assert len(pull.reviews) == 1
+
+
+def test_a_review_post_lost_to_a_502_is_posted_once_more(service, github) -> None:
+    """A 502 that stored nothing: the review is posted again, once."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    github.fail("POST", r"/pulls/7/reviews$", 502)
+    review(service, github, pull)
+    assert len(pull.reviews) == 1 and github.count("POST", r"/reviews$") == 2
+
+
+def test_rate_limits_and_5xx_on_reads_are_retried(service, github) -> None:
+    """A secondary rate limit (403 + Retry-After) and a 503 on GETs: waited out, then the review lands."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    waits: list[float] = []
+    service.app.sleep = waits.append
+    github.fail("GET", r"/pulls/7/files", 403, {"Retry-After": "7"})
+    github.fail("GET", r"/git/trees/", 503)
+    review(service, github, pull)
+    assert waits == [7.0, 1.0]
+    assert len(pull.reviews) == 1
+
+
+def test_one_job_per_pull_request_at_a_time(service, github) -> None:
+    """While another job holds the PR, a second one is refused (and retried later by the queue)."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    assert service.store.acquire(f"pr:{REPO}#7", 60)
+    with pytest.raises(Busy):
+        review(service, github, pull)
+    assert pull.reviews == []
+
+
+def test_a_lock_left_by_a_killed_job_expires(tmp_path) -> None:
+    """The per-PR lock frees itself after its time, so a crashed job cannot block a PR forever."""
+    now = [1000.0]
+    store = SqliteStore(str(tmp_path / "s.db"), clock=lambda: now[0])
+    assert store.acquire("pr:x#1", 60)
+    assert not store.acquire("pr:x#1", 60)
+    now[0] += 61
+    assert store.acquire("pr:x#1", 60)
