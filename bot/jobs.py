@@ -36,7 +36,8 @@ class Service:
     store: Store
     huey: Huey
     app: GitHubApp | None
-    enqueue: Callable[[str], object] = field(init=False)
+    enqueue: Callable[[str], object] = field(init=False)  # queue a delivery's job
+    sweep: Callable[[], object] = field(init=False)  # queue again what a dead worker left (a periodic task)
 
 
 def make_huey(settings: Settings, immediate: bool = False) -> Huey:
@@ -68,6 +69,7 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
             handle_delivery(delivery_id)
 
     service.enqueue = handle_delivery
+    service.sweep = requeue_orphans.call_local
     return service
 
 

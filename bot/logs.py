@@ -19,12 +19,24 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "event": record.getMessage(),
-            **(JOB_CONTEXT.get() or {}),
             **{k: v for k, v in vars(record).items() if k not in _STANDARD},
         }
         if record.exc_info:
             line["error"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+def _with_job_context(factory):
+    def make(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        for key, value in (JOB_CONTEXT.get() or {}).items():
+            setattr(record, key, value)  # taken when the line is logged, not when it is formatted
+        return record
+
+    return make
+
+
+logging.setLogRecordFactory(_with_job_context(logging.getLogRecordFactory()))
 
 
 def configure(level: str) -> None:

@@ -77,14 +77,14 @@ class Store:
 
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS deliveries (
+CREATE TABLE IF NOT EXISTS ortfix_deliveries (
   id TEXT PRIMARY KEY, event TEXT, action TEXT, status TEXT, attempts INTEGER DEFAULT 0,
-  body BLOB, updated REAL, lease REAL DEFAULT 0
+  body BLOB, updated REAL, lease REAL DEFAULT 0, swept REAL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS deliveries_status ON deliveries (status, updated);
-CREATE TABLE IF NOT EXISTS locks (name TEXT PRIMARY KEY, expires REAL);
-CREATE TABLE IF NOT EXISTS series (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE INDEX IF NOT EXISTS ortfix_deliveries_status ON ortfix_deliveries (status, updated);
+CREATE TABLE IF NOT EXISTS ortfix_locks (name TEXT PRIMARY KEY, expires REAL);
+CREATE TABLE IF NOT EXISTS ortfix_series (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
+CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
@@ -109,7 +109,7 @@ class SqliteStore(Store):
         db = self._db()
         now = self.clock()
         inserted = db.execute(
-            "INSERT OR IGNORE INTO deliveries (id, event, action, status, body, updated) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO ortfix_deliveries (id, event, action, status, body, updated) VALUES (?, ?, ?, ?, ?, ?)",
             (delivery_id, event, action, QUEUED, body, now),
         ).rowcount
         if inserted:
@@ -117,7 +117,7 @@ class SqliteStore(Store):
         # GitHub's "Redeliver" reuses the delivery id: a failed delivery may run again
         return bool(
             db.execute(
-                "UPDATE deliveries SET status = ?, body = ?, updated = ? WHERE id = ? AND status = ?",
+                "UPDATE ortfix_deliveries SET status = ?, body = ?, updated = ? WHERE id = ? AND status = ?",
                 (QUEUED, body, now, delivery_id, FAILED),
             ).rowcount
         )
@@ -125,7 +125,9 @@ class SqliteStore(Store):
     def delivery(self, delivery_id: str) -> Delivery | None:
         row = (
             self._db()
-            .execute("SELECT id, event, action, status, attempts, body FROM deliveries WHERE id = ?", (delivery_id,))
+            .execute(
+                "SELECT id, event, action, status, attempts, body FROM ortfix_deliveries WHERE id = ?", (delivery_id,)
+            )
             .fetchone()
         )
         return Delivery(*row) if row else None
@@ -135,7 +137,7 @@ class SqliteStore(Store):
         return bool(
             self._db()
             .execute(
-                "UPDATE deliveries SET status = ?, attempts = attempts + 1, updated = ?, lease = ? "
+                "UPDATE ortfix_deliveries SET status = ?, attempts = attempts + 1, updated = ?, lease = ? "
                 "WHERE id = ? AND (status IN (?, ?) OR status = ? AND lease < ?)",
                 (RUNNING, now, now + LEASE_SECONDS, delivery_id, QUEUED, FAILED, RUNNING, now),
             )
@@ -144,19 +146,25 @@ class SqliteStore(Store):
 
     def finish(self, delivery_id: str, status: str) -> None:
         self._db().execute(
-            "UPDATE deliveries SET status = ?, updated = ?, body = CASE WHEN ? = ? THEN x'' ELSE body END WHERE id = ?",
+            "UPDATE ortfix_deliveries SET status = ?, updated = ?, body = CASE WHEN ? = ? THEN x'' ELSE body END WHERE id = ?",
             (status, self.clock(), status, DONE, delivery_id),
         )
 
     def orphans(self, queued_grace: float) -> list[str]:
+        db = self._db()
         now = self.clock()
-        rows = self._db().execute(
-            "SELECT id FROM deliveries WHERE status = ? AND lease < ? OR status = ? AND updated < ? ORDER BY updated",
-            (RUNNING, now, QUEUED, now - queued_grace),
-        )
-        found = [row[0] for row in rows]
-        # touch them, so that a second sweeper running at the same moment does not queue them again
-        self._db().executemany("UPDATE deliveries SET updated = ? WHERE id = ?", [(now, i) for i in found])
+        db.execute("BEGIN IMMEDIATE")  # one sweeper at a time claims them
+        try:
+            rows = db.execute(
+                "SELECT id FROM ortfix_deliveries WHERE (status = ? AND lease < ? OR status = ? AND updated < ?) "
+                "AND swept < ? ORDER BY updated",
+                (RUNNING, now, QUEUED, now - queued_grace, now - queued_grace),
+            )
+            found = [row[0] for row in rows]
+            # claimed: not an orphan again before another grace period has passed
+            db.executemany("UPDATE ortfix_deliveries SET swept = ? WHERE id = ?", [(now, i) for i in found])
+        finally:
+            db.execute("COMMIT")
         return found
 
     def acquire(self, name: str, ttl: float) -> bool:
@@ -164,38 +172,39 @@ class SqliteStore(Store):
         now = self.clock()
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT expires FROM locks WHERE name = ?", (name,)).fetchone()
+            row = db.execute("SELECT expires FROM ortfix_locks WHERE name = ?", (name,)).fetchone()
             if row and row[0] > now:
                 return False
-            db.execute("INSERT OR REPLACE INTO locks (name, expires) VALUES (?, ?)", (name, now + ttl))
+            db.execute("INSERT OR REPLACE INTO ortfix_locks (name, expires) VALUES (?, ?)", (name, now + ttl))
             return True
         finally:
             db.execute("COMMIT")
 
     def release(self, name: str) -> None:
-        self._db().execute("DELETE FROM locks WHERE name = ?", (name,))
+        self._db().execute("DELETE FROM ortfix_locks WHERE name = ?", (name,))
 
     def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
         self._db().execute(
-            "INSERT INTO series (name, labels, value) VALUES (?, ?, ?) "
+            "INSERT INTO ortfix_series (name, labels, value) VALUES (?, ?, ?) "
             "ON CONFLICT (name, labels) DO UPDATE SET value = value + excluded.value",
             (counter, _labels(labels), amount),
         )
 
     def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None:
         self._db().execute(
-            "INSERT OR REPLACE INTO series (name, labels, value) VALUES (?, ?, ?)", (gauge, _labels(labels), value)
+            "INSERT OR REPLACE INTO ortfix_series (name, labels, value) VALUES (?, ?, ?)",
+            (gauge, _labels(labels), value),
         )
 
     def series(self) -> list[tuple[str, dict[str, str], float]]:
-        rows = self._db().execute("SELECT name, labels, value FROM series ORDER BY name, labels")
+        rows = self._db().execute("SELECT name, labels, value FROM ortfix_series ORDER BY name, labels")
         return [(name, json.loads(labels), value) for name, labels, value in rows]
 
     def put(self, key: str, value: str) -> None:
-        self._db().execute("INSERT OR REPLACE INTO kv (key, value) VALUES (?, ?)", (key, value))
+        self._db().execute("INSERT OR REPLACE INTO ortfix_kv (key, value) VALUES (?, ?)", (key, value))
 
     def get(self, key: str) -> str | None:
-        row = self._db().execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        row = self._db().execute("SELECT value FROM ortfix_kv WHERE key = ?", (key,)).fetchone()
         return row[0] if row else None
 
 

@@ -1,0 +1,137 @@
+"""Deliveries through the real queue (huey on SQLite and on Redis) to the review job, and back after a crash."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from bot import events
+from bot.jobs import build, run_delivery
+from bot.store import LEASE_SECONDS, RedisStore, SqliteStore
+from bot.web import create_app
+from tests.conftest import SECRET, pull_request_payload
+from tests.fake_github import PullRequest as FakePull
+
+REPO = "octo-org/web-app"
+MANIFEST = '{"dependencies": {"onnxruntime-web": "^1.30.0"}}\n'
+MODEL = "import * as ort from 'onnxruntime-web';\nexport const s = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
+
+
+class Clock:
+    now = 2_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def queue_service(request, settings):
+    """The service on one backend: its huey queue and its store both there, with a clock the test moves."""
+    clock = Clock()
+    if request.param == "redis":
+        settings = dataclasses.replace(settings, redis_url=request.getfixturevalue("redis_url"))
+        store = RedisStore(settings.redis_url, clock=clock)
+    else:
+        store = SqliteStore(settings.db_path, clock=clock)
+    service = build(settings, store=store)
+    service.app.sleep = lambda seconds: None
+    return service, clock
+
+
+def deliver(service, delivery: str = "d-1") -> None:
+    github_pull = FakePull(
+        REPO, 7, base={"package.json": MANIFEST}, head={"package.json": MANIFEST, "src/model.js": MODEL}
+    )
+    payload = pull_request_payload("opened", REPO, 7, github_pull.head_sha)
+    body = json.dumps(payload).encode()
+    client = create_app(service.settings, service).test_client()
+    headers = {
+        "X-GitHub-Event": "pull_request",
+        "X-GitHub-Delivery": delivery,
+        "X-Hub-Signature-256": events.sign(SECRET, body),
+    }
+    assert client.post("/api/github/webhooks", data=body, headers=headers).status_code == 202
+    return github_pull
+
+
+def work(service) -> int:
+    """What a consumer does: take each task and run it; the number run."""
+    ran = 0
+    while (task := service.huey.dequeue()) is not None:
+        service.huey.execute(task)
+        ran += 1
+    return ran
+
+
+def test_a_queued_delivery_becomes_one_review(queue_service, github) -> None:
+    """Webhook → store + queue → consumer → one review and a completed check run."""
+    service, _ = queue_service
+    pull = github.add_pull(deliver(service))
+    assert work(service) == 1
+    assert len(pull.reviews) == 1 and len(pull.comments) == 1
+    assert service.store.delivery("d-1").status == "done"
+
+
+def test_a_job_killed_mid_run_is_redone_after_its_lease(queue_service, github) -> None:
+    """The worker took the task and died (SIGKILL): the sweep queues it again and it completes, once."""
+    service, clock = queue_service
+    pull = github.add_pull(deliver(service))
+    service.huey.dequeue()  # taken off the queue by the worker that then died…
+    service.store.start("d-1")  # …after claiming it
+    service.sweep()
+    assert work(service) == 0  # its lease still runs: nothing to redo yet
+    clock.now += LEASE_SECONDS + 1
+    service.sweep()
+    assert work(service) == 1
+    assert len(pull.reviews) == 1 and service.store.delivery("d-1").status == "done"
+
+
+def test_a_task_lost_before_it_started_is_found_when_the_queue_is_empty(queue_service, github) -> None:
+    """Dequeued but never claimed (the worker died in between): queued again after a minute of empty queue."""
+    service, clock = queue_service
+    pull = github.add_pull(deliver(service))
+    service.huey.dequeue()
+    clock.now += 61
+    service.sweep()
+    assert work(service) == 1 and len(pull.reviews) == 1
+
+
+def test_running_a_delivery_twice_posts_once(queue_service, github) -> None:
+    """Idempotent: the same delivery run again after it is done does nothing."""
+    service, _ = queue_service
+    pull = github.add_pull(deliver(service))
+    work(service)
+    run_delivery(service, "d-1")
+    assert len(pull.reviews) == 1 and github.count("POST", "/reviews$") == 1
+
+
+def test_a_failing_job_is_marked_failed_and_retried_by_the_queue(queue_service, github) -> None:
+    """GitHub down for the review's first calls: the job fails, huey schedules a retry, the retry succeeds."""
+    service, _ = queue_service
+    pull = github.add_pull(deliver(service))
+    github.fail("GET", r"/pulls/7/files", 500, times=5)  # every attempt of the first run
+    work(service)
+    assert service.store.delivery("d-1").status == "failed"
+    assert service.huey.scheduled_count() == 1  # the retry, after its delay
+    (retry,) = service.huey.scheduled()
+    service.huey.execute(retry, timestamp=retry.eta)  # its delay has passed
+    assert len(pull.reviews) == 1 and service.store.delivery("d-1").status == "done"
+
+
+def test_job_logs_carry_the_delivery_and_the_call_count(queue_service, github, caplog) -> None:
+    """Each line of a job names its delivery, installation, repo and PR; the last one counts the API calls."""
+    import logging
+
+    from bot.logs import JsonFormatter
+
+    service, _ = queue_service
+    github.add_pull(deliver(service))
+    with caplog.at_level(logging.INFO, logger="ortfix"):
+        work(service)
+    done = next(r for r in caplog.records if r.getMessage() == "review.done")
+    line = json.loads(JsonFormatter().format(done))
+    assert line["delivery"] == "d-1" and line["installation"] == 42 and line["repo"] == REPO and line["pr"] == 7
+    assert line["github_calls"] == 11
+    assert ("ortfix_github_api_calls_total", {"installation": "42"}, 11.0) in service.store.series()
