@@ -109,19 +109,22 @@ def _serve(args: argparse.Namespace) -> int:
         "bot.web:wsgi()",
     ]  # fmt: skip
     web = subprocess.Popen(command)
-    threading.Thread(target=_stop_when_done, args=(web,), daemon=True).start()
+    stopping = threading.Event()
+    threading.Thread(target=_stop_when_done, args=(web, stopping), daemon=True).start()
     try:
         return _consume(settings)
     finally:
+        stopping.set()
         if web.poll() is None:
             web.terminate()
             web.wait(timeout=30)
 
 
-def _stop_when_done(web: subprocess.Popen) -> None:
-    """If the web server dies, stop the worker too, so that a supervisor restarts both."""
+def _stop_when_done(web: subprocess.Popen, stopping: threading.Event) -> None:
+    """If the web server dies on its own, stop the worker too, so that a supervisor restarts both."""
     web.wait()
-    os.kill(os.getpid(), signal.SIGTERM)
+    if not stopping.is_set():
+        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _worker(args: argparse.Namespace) -> int:

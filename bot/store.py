@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 LEASE_SECONDS = 600  # a job running longer than this is presumed dead (its worker killed) and is redone
@@ -29,51 +29,44 @@ class Delivery:
     body: bytes
 
 
-class Store:
+class Store(Protocol):
     """The operations both backends offer."""
 
-    clock: Callable[[], float] = time.time
+    clock: Callable[[], float]
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         """Record a delivery before it is acknowledged. False: already recorded and not failed (a duplicate)."""
-        raise NotImplementedError
+        ...
 
-    def delivery(self, delivery_id: str) -> Delivery | None:
-        raise NotImplementedError
+    def delivery(self, delivery_id: str) -> Delivery | None: ...
 
     def start(self, delivery_id: str) -> bool:
         """Claim a delivery for a run. False when it is done, or running under a live lease elsewhere."""
-        raise NotImplementedError
+        ...
 
-    def finish(self, delivery_id: str, status: str) -> None:
-        raise NotImplementedError
+    def finish(self, delivery_id: str, status: str) -> None: ...
 
     def orphans(self, queued_grace: float) -> list[str]:
         """Deliveries to queue again: running past their lease, or queued longer than `queued_grace`."""
-        raise NotImplementedError
+        ...
 
     def acquire(self, name: str, ttl: float) -> bool:
         """A lock that frees itself after `ttl` seconds, so a killed holder cannot block forever."""
-        raise NotImplementedError
+        ...
 
-    def release(self, name: str) -> None:
-        raise NotImplementedError
+    def release(self, name: str) -> None: ...
 
-    def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
-        raise NotImplementedError
+    def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None: ...
 
-    def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None:
-        raise NotImplementedError
+    def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None: ...
 
     def series(self) -> list[tuple[str, dict[str, str], float]]:
         """Every counter and gauge: (name, labels, value)."""
-        raise NotImplementedError
+        ...
 
-    def put(self, key: str, value: str) -> None:
-        raise NotImplementedError
+    def put(self, key: str, value: str) -> None: ...
 
-    def get(self, key: str) -> str | None:
-        raise NotImplementedError
+    def get(self, key: str) -> str | None: ...
 
 
 _SCHEMA = """
@@ -88,7 +81,7 @@ CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
-class SqliteStore(Store):
+class SqliteStore:
     def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.clock = clock
@@ -208,7 +201,7 @@ class SqliteStore(Store):
         return row[0] if row else None
 
 
-class RedisStore(Store):
+class RedisStore:
     """The same records in Redis: a hash per delivery, sorted sets by status, SET NX PX locks."""
 
     _START = """

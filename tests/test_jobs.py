@@ -135,3 +135,18 @@ def test_job_logs_carry_the_delivery_and_the_call_count(queue_service, github, c
     assert line["delivery"] == "d-1" and line["installation"] == 42 and line["repo"] == REPO and line["pr"] == 7
     assert line["github_calls"] == 11
     assert ("ortfix_github_api_calls_total", {"installation": "42"}, 11.0) in service.store.series()
+
+
+def test_logs_are_json_lines(capsys) -> None:
+    """configure() makes every line one JSON object with the job's context."""
+    import logging
+
+    from bot.logs import JOB_CONTEXT, configure
+
+    configure("INFO")
+    token = JOB_CONTEXT.set({"delivery": "d-9", "repo": REPO})
+    logging.getLogger("ortfix.test").info("hello", extra={"n": 1})
+    JOB_CONTEXT.reset(token)
+    logging.getLogger().handlers.clear()
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["event"] == "hello" and line["delivery"] == "d-9" and line["n"] == 1 and line["level"] == "info"

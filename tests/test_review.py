@@ -151,7 +151,7 @@ def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
     head = {f"docs/page{i}.md": f"page {i}\n" for i in range(320)}
     head["src/model.js"] = "import * as ort from 'onnxruntime-web';\n" + SESSION
     pull = make_pull(github, head)
-    client, _ = review(service, github, pull)
+    review(service, github, pull)
     assert github.count("GET", r"/pulls/7/files") == 4  # 321 files at 100 a page
     assert [(c["path"], c["line"]) for c in pull.comments] == [("src/model.js", 1)]
     assert github.count("GET", "/git/blobs/") == 2

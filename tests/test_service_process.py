@@ -1,0 +1,118 @@
+"""The service as it runs: real gunicorn serving real payloads, `ortfix serve` starting and stopping, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot import events
+from tests.conftest import SECRET, free_port, pull_request_payload
+
+ORTFIX = str(Path(sys.executable).with_name("ortfix"))
+
+
+def service_env(tmp_path: Path, private_key: str, **extra: str) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "REDIS_URL"))
+    }
+    env.update(
+        {
+            "APP_ID": "12345",
+            "PRIVATE_KEY": private_key,
+            "WEBHOOK_SECRET": SECRET,
+            "ORTFIX_DB": str(tmp_path / "o.db"),
+            "LOG_LEVEL": "warning",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the server exited"
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"{url} did not come up")
+
+
+@pytest.fixture
+def gunicorn(tmp_path, private_key):
+    port = free_port()
+    env = service_env(tmp_path, private_key)
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "bot.web:wsgi()"]
+    process = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{base}/healthz", process)
+    yield base, tmp_path / "o.db"
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=30)
+
+
+def test_real_gunicorn_records_and_queues_a_signed_delivery(gunicorn) -> None:
+    """Through gunicorn: 202, the delivery in the SQLite store, its task in the queue; a forged one 401."""
+    base, db = gunicorn
+    body = json.dumps(pull_request_payload("opened", "octo-org/web-app", 7, "a" * 40)).encode()
+    headers = {"X-GitHub-Event": "pull_request", "X-GitHub-Delivery": "g-1", "Content-Type": "application/json"}
+    forged = requests.post(
+        f"{base}/api/github/webhooks", data=body, headers={**headers, "X-Hub-Signature-256": "sha256=00"}, timeout=10
+    )
+    assert forged.status_code == 401
+    sent = requests.post(
+        f"{base}/api/github/webhooks",
+        data=body,
+        headers={**headers, "X-Hub-Signature-256": events.sign(SECRET, body)},
+        timeout=10,
+    )
+    assert sent.status_code == 202
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("SELECT status FROM ortfix_deliveries WHERE id = 'g-1'").fetchone() == ("queued",)
+        assert connection.execute("SELECT count(*) FROM task").fetchone() == (1,)
+    metrics = requests.get(f"{base}/metrics", timeout=10).text
+    assert 'ortfix_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
+
+
+def test_serve_without_credentials_says_what_is_missing(tmp_path) -> None:
+    """No APP_ID, key or secret: exit 2 and the names of the settings and where to get them, no traceback."""
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET")
+    }
+    result = subprocess.run([ORTFIX, "serve"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    for name in ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET"):
+        assert f"  {name}: " in result.stderr
+    assert "Traceback" not in result.stderr
+    worker = subprocess.run([ORTFIX, "worker"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert worker.returncode == 2 and "APP_ID" in worker.stderr
+
+
+def test_serve_runs_web_and_worker_and_stops_on_sigterm(tmp_path, private_key) -> None:
+    """`ortfix serve`: /healthz answers; SIGTERM stops the worker and the web server, exit 0."""
+    port = free_port()
+    env = service_env(tmp_path, private_key, PORT=str(port))
+    process = subprocess.Popen(
+        [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=60)
+    assert code == 0
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
