@@ -71,7 +71,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp) / "tree"
         size = build(root, args.files, args.mb, args.share)
-        print(f"tree: {args.files:,} files, {size / 1e6:,.0f} MB, {args.share:.0%} load onnxruntime-web; {os.cpu_count()} cores")
+        print(
+            f"tree: {args.files:,} files, {size / 1e6:,.0f} MB, {args.share:.0%} load onnxruntime-web; {os.cpu_count()} cores"
+        )
         timed(["cat", "/dev/null"], 1)
         grep = timed(["grep", "-rlF", "onnxruntime-web", str(root)], args.runs)
         scan = timed([ortfix, "scan", str(root), "--format", "json"], args.runs)

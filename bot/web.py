@@ -72,11 +72,9 @@ def _receive(service: Service) -> tuple[Response, int]:
     if routing.route(event) is None:
         _count(service, name, "ignored")
         return jsonify(ok=True, queued=False, reason="nothing to do for this event"), 200
-    if not service.store.accept(delivery_id, name, event.action, body):
-        _count(service, name, "duplicate")
+    if not service.store.accept(delivery_id, name, event.action, body):  # counts queued or duplicate itself
         return jsonify(ok=True, queued=False, reason="delivery already received"), 202
     service.enqueue(delivery_id)
-    _count(service, name, "queued")
     return jsonify(ok=True, queued=True), 202
 
 
