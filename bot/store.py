@@ -145,7 +145,8 @@ class SqliteStore:
         )
         if not row:
             return None
-        return Delivery(*row[:5], zlib.decompress(row[5]) if row[5] else b"")
+        delivery_id, event, action, status, attempts, body = row
+        return Delivery(delivery_id, event, action, status, attempts, zlib.decompress(body) if body else b"")
 
     def start(self, delivery_id: str) -> bool:
         now = self.clock()
