@@ -28,6 +28,7 @@ MAX_ATTEMPTS = 5
 MAX_RATE_WAIT = 900.0  # wait up to 15 minutes for a rate limit to reset, then give up (the job is retried later)
 TOKEN_MARGIN = 300  # renew an installation token five minutes before GitHub expires it
 PER_PAGE = 100
+GRAPHQL_BATCH = 50
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
@@ -247,6 +248,140 @@ class GitHubClient:
     def delete_review_comment(self, repo: str, comment_id: int) -> None:
         """DELETE /repos/{owner}/{repo}/pulls/comments/{comment_id}."""
         self.request("DELETE", f"/repos/{repo}/pulls/comments/{comment_id}")
+
+    def pull(self, repo: str, number: int) -> dict:
+        """GET /repos/{owner}/{repo}/pulls/{pull_number}: what a comment's payload does not say (head, fork)."""
+        _, data = self.request("GET", f"/repos/{repo}/pulls/{number}")
+        return data
+
+    def pulls(self, repo: str, head: str, state: str = "all") -> list[dict]:
+        """GET /repos/{owner}/{repo}/pulls?head=owner:branch: the pull requests from one branch, newest first."""
+        return list(
+            self.paginate(
+                f"/repos/{repo}/pulls", {"head": head, "state": state, "sort": "created", "direction": "desc"}
+            )
+        )
+
+    def create_pull(self, repo: str, title: str, head: str, base: str, body: str) -> dict:
+        """POST /repos/{owner}/{repo}/pulls."""
+        payload = {"title": title, "head": head, "base": base, "body": body, "maintainer_can_modify": True}
+        _, data = self.request("POST", f"/repos/{repo}/pulls", body=payload)
+        return data
+
+    def update_pull(self, repo: str, number: int, **fields: Any) -> None:
+        """PATCH /repos/{owner}/{repo}/pulls/{pull_number} (title, body, state)."""
+        self.request("PATCH", f"/repos/{repo}/pulls/{number}", body=fields)
+
+    def permission(self, repo: str, user: str) -> str:
+        """GET /repos/{owner}/{repo}/collaborators/{username}/permission: admin, maintain, write, triage, read or none."""
+        try:
+            _, data = self.request("GET", f"/repos/{repo}/collaborators/{quote(user)}/permission")
+        except GitHubError as error:
+            if error.status == 404:
+                return "none"
+            raise
+        return str(data.get("role_name") or data.get("permission") or "none")
+
+    # --- issues and comments -----------------------------------------------------------------------------
+
+    def comment(self, repo: str, number: int, body: str) -> dict:
+        """POST /repos/{owner}/{repo}/issues/{issue_number}/comments."""
+        _, data = self.request("POST", f"/repos/{repo}/issues/{number}/comments", body={"body": body})
+        return data
+
+    def react(self, repo: str, comment_id: int, content: str) -> None:
+        """POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions (eyes, rocket, confused, …)."""
+        self.request("POST", f"/repos/{repo}/issues/comments/{comment_id}/reactions", body={"content": content})
+
+    def add_labels(self, repo: str, number: int, labels: list[str]) -> None:
+        """POST /repos/{owner}/{repo}/issues/{issue_number}/labels."""
+        self.request("POST", f"/repos/{repo}/issues/{number}/labels", body={"labels": labels})
+
+    # --- git data: one commit of many files -----------------------------------------------------------------
+
+    def ref_sha(self, repo: str, branch: str) -> str | None:
+        """GET /repos/{owner}/{repo}/git/ref/{ref}: the branch's head, or None when it does not exist."""
+        try:
+            _, data = self.request("GET", f"/repos/{repo}/git/ref/heads/{quote(branch)}")
+        except GitHubError as error:
+            if error.status == 404:
+                return None
+            raise
+        return data["object"]["sha"]
+
+    def git_commit(self, repo: str, sha: str) -> dict:
+        """GET /repos/{owner}/{repo}/git/commits/{commit_sha}: message, tree, parents."""
+        _, data = self.request("GET", f"/repos/{repo}/git/commits/{sha}")
+        return data
+
+    def commit_message(self, repo: str, sha: str) -> str:
+        return str(self.git_commit(repo, sha).get("message") or "")
+
+    def create_commit(self, repo: str, parent: str, files: dict[str, bytes], message: str) -> str:
+        """Blobs, a tree on the parent's tree, a commit (POST …/git/blobs, …/git/trees, …/git/commits)."""
+        tree = []
+        for path, data in sorted(files.items()):
+            _, blob = self.request(
+                "POST",
+                f"/repos/{repo}/git/blobs",
+                body={"content": base64.b64encode(data).decode(), "encoding": "base64"},
+            )
+            tree.append({"path": path, "mode": "100644", "type": "blob", "sha": blob["sha"]})
+        _, new_tree = self.request(
+            "POST",
+            f"/repos/{repo}/git/trees",
+            body={"base_tree": self.git_commit(repo, parent)["tree"]["sha"], "tree": tree},
+        )
+        _, commit = self.request(
+            "POST",
+            f"/repos/{repo}/git/commits",
+            body={"message": message, "tree": new_tree["sha"], "parents": [parent]},
+        )
+        return commit["sha"]
+
+    def move_branch(self, repo: str, branch: str, sha: str, force: bool = False) -> None:
+        """PATCH /repos/{owner}/{repo}/git/refs/{ref} (the plural path: the singular one only reads).
+
+        Not forced, GitHub answers 422 when the branch moved since `sha`'s parent was read.
+        """
+        self.request("PATCH", f"/repos/{repo}/git/refs/heads/{quote(branch)}", body={"sha": sha, "force": force})
+
+    def create_branch(self, repo: str, branch: str, sha: str) -> None:
+        """POST /repos/{owner}/{repo}/git/refs."""
+        self.request("POST", f"/repos/{repo}/git/refs", body={"ref": f"refs/heads/{branch}", "sha": sha})
+
+    def delete_branch(self, repo: str, branch: str) -> None:
+        """DELETE /repos/{owner}/{repo}/git/refs/{ref}."""
+        self.request("DELETE", f"/repos/{repo}/git/refs/heads/{quote(branch)}")
+
+    def blob_texts(self, repo: str, shas: list[str]) -> dict[str, bytes]:
+        """Many blobs' contents, 50 to a GraphQL query (one call instead of 50); large or binary ones by REST."""
+        owner, name = repo.split("/")
+        found: dict[str, bytes] = {}
+        for start in range(0, len(shas), GRAPHQL_BATCH):
+            batch = shas[start : start + GRAPHQL_BATCH]
+            fields = " ".join(
+                f'b{i}: object(oid: "{sha}") {{ ... on Blob {{ text isBinary isTruncated }} }}'
+                for i, sha in enumerate(batch)
+            )
+            query = (
+                f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+            )
+            _, data = self.request(
+                "POST",
+                self._github.requester.graphql_url,
+                body={"query": query, "variables": {"owner": owner, "name": name}},
+            )
+            objects = ((data or {}).get("data") or {}).get("repository") or {}
+            for i, sha in enumerate(batch):
+                blob = objects.get(f"b{i}") or {}
+                if blob.get("text") is not None and not blob.get("isTruncated") and not blob.get("isBinary"):
+                    found[sha] = blob["text"].encode()
+                elif blob.get("isBinary"):
+                    found[sha] = b"\0"  # a binary file: the detector skips it
+                else:
+                    found[sha] = self.blob(repo, sha)
+        return found
 
     # --- check runs -----------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ store, so a job redone after a crash sees exactly what GitHub sent.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -14,10 +15,10 @@ from dataclasses import dataclass, field
 from huey import Huey, RedisHuey, crontab
 from huey.storage import SqliteStorage
 
-from bot import events, routing
-from bot.github_client import GitHubApp, GitHubClient
+from bot import commands, events, fix, render, routing
+from bot.github_client import GitHubApp, GitHubClient, GitHubError
 from bot.logs import JOB_CONTEXT
-from bot.review import Busy, PullRequest, review_pull_request
+from bot.review import Busy, PullRequest, load_config, review_pull_request
 from bot.settings import Settings
 from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Store, open_store
 
@@ -169,4 +170,110 @@ def _record_calls(service: Service, client: GitHubClient) -> None:
         service.store.set_gauge("ortfix_github_rate_limit_remaining", labels, client.rate_remaining)
 
 
-HANDLERS: dict[str, Callable[[Service, events.Event], None]] = {routing.REVIEW: review_job}
+WRITERS = ("admin", "maintain", "write")
+
+
+def command_job(service: Service, event: events.Event) -> None:
+    """`/ortfix`, `/ortfix fix|check|help` in a comment on a pull request or an issue."""
+    payload = event.payload
+    issue, comment = payload["issue"], payload["comment"]
+    repo, number = payload["repository"]["full_name"], int(issue["number"])
+    command = commands.parse(comment.get("body"))
+    JOB_CONTEXT.set({**(JOB_CONTEXT.get() or {}), "pr": number, "command": command})
+    done_key = f"command:{comment['id']}:{hashlib.sha256((comment.get('body') or '').encode()).hexdigest()[:12]}"
+    if service.store.get(done_key):
+        return  # this comment, in this wording, was answered already
+    client = _client(service, event)
+    try:
+        client.react(repo, comment["id"], "eyes")
+        _command(service, client, payload, command, repo, number)
+        client.react(repo, comment["id"], "rocket")
+    except Exception as error:
+        log.exception("command.failed")
+        client.react(repo, comment["id"], "confused")
+        client.comment(repo, number, render.FAILED.format(reason=_reason(error), delivery=event.delivery_id))
+    finally:
+        service.store.put(done_key, "1")
+        _record_calls(service, client)
+
+
+def _command(
+    service: Service, client: GitHubClient, payload: dict, command: str | None, repo: str, number: int
+) -> None:
+    issue, comment = payload["issue"], payload["comment"]
+    is_pull = "pull_request" in issue
+    default_branch = payload["repository"]["default_branch"]
+    if command == commands.HELP:
+        client.comment(repo, number, render.HELP)
+        return
+    if command == commands.CHECK:
+        if is_pull:
+            pull = client.pull(repo, number)
+            review_pull_request(
+                client, service.store, PullRequest(repo, number, pull["head"]["sha"], default_branch, False)
+            )
+        else:
+            client.comment(repo, number, render.HELP)
+        return
+    user = comment["user"]["login"]
+    author = is_pull and user == issue["user"]["login"]
+    if not author and client.permission(repo, user) not in WRITERS:
+        client.comment(repo, number, render.REFUSED.format(user=user))
+        return
+    config = load_config(client, service.store, repo, default_branch)
+    if not is_pull:
+        outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, requested=True)
+        if outcome.number is None:
+            client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=default_branch))
+        elif outcome.action == "unchanged":
+            client.comment(repo, number, render.FIX_PULL_UNCHANGED.format(number=outcome.number))
+        else:
+            client.comment(repo, number, render.FIX_PULL_OPENED.format(number=outcome.number))
+        return
+    result = fix.fix_pull_request(client, service.store, repo, number, config)
+    if result.commit and result.pushed_to:
+        url = f"https://github.com/{result.pushed_to}/commit/{result.commit}"
+        branch = client.pull(repo, number)["head"]["ref"]
+        client.comment(repo, number, render.fixed_reply(result.plan, url, branch))
+    elif result.patch:
+        client.comment(repo, number, render.cannot_push_reply(result.plan, result.patch))
+        pull = client.pull(repo, number)
+        review_pull_request(
+            client, service.store, PullRequest(repo, number, pull["head"]["sha"], default_branch, False)
+        )
+    else:
+        client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=client.pull(repo, number)["head"]["sha"][:7]))
+
+
+def _reason(error: Exception) -> str:
+    if isinstance(error, GitHubError):
+        return f"GitHub answered {error.status}"
+    return type(error).__name__
+
+
+def fix_pull_job(service: Service, event: events.Event) -> None:
+    """After a push to the default branch: keep the fix pull request current, where the config opts in."""
+    repo = event.payload["repository"]["full_name"]
+    default_branch = event.payload["repository"]["default_branch"]
+    client = _client(service, event)
+    try:
+        config = load_config(client, service.store, repo, default_branch)
+        if not config.fix_prs or config.dry_run:
+            return
+        lock = f"fix-pull:{repo}"
+        if not service.store.acquire(lock, 600):
+            raise Busy(lock)
+        try:
+            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config)
+        finally:
+            service.store.release(lock)
+        log.info("fix-pull.done", extra={"outcome": vars(outcome)})
+    finally:
+        _record_calls(service, client)
+
+
+HANDLERS: dict[str, Callable[[Service, events.Event], None]] = {
+    routing.REVIEW: review_job,
+    routing.COMMAND: command_job,
+    routing.FIX_PULL: fix_pull_job,
+}

@@ -6,10 +6,15 @@ number) lets ortfix recognise its own earlier comments without any state.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import re
+from typing import TYPE_CHECKING
 
 from bot.detector import ERROR, WARNING, Finding
+
+if TYPE_CHECKING:
+    from bot.fix import FixPlan
 
 CHECK_NAME = "ortfix"
 FINGERPRINT = "<!-- ortfix:fp={} -->"
@@ -115,3 +120,119 @@ def _fence(text: str) -> str:
     """A backtick fence longer than any run of backticks in `text`."""
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
     return "`" * max(3, longest + 1)
+
+
+# --- fixes: commits, fix pull requests, command replies ------------------------------------------------------
+
+COMMIT_TRAILER = "Generated-by: ortfix"
+COMMIT_TITLE = "Load onnxruntime-web's native WebGPU backend"
+COMMIT_BODY = (
+    "The bare `onnxruntime-web` import (and `/all`) loads JSEP, the JavaScript WebGPU backend that the\n"
+    "maintainers deprecated in 1.29 and that computes wrong results for some quantized models\n"
+    "(microsoft/onnxruntime#32578); `onnxruntime-web/webgpu` loads the native WebGPU EP from 1.23.0 on.\n\n"
+    "{changes}\n\n" + COMMIT_TRAILER
+)
+CHANGE_LINES = {
+    "jsep-import": "switch {n} import(s) to onnxruntime-web/webgpu",
+    "jsep-cdn": "point {n} CDN URL(s) at the native bundle",
+    "ort-version": "raise {n} onnxruntime-web range(s) to a release with the native backend",
+    "jsep-asset": "rename {n} wasm asset reference(s) from .jsep. to .asyncify. (or match the wasmPaths version)",
+    "wrapper-version": "raise {n} wrapper range(s) to a release on the native backend",
+}
+LOCKFILE_NOTE = (
+    "The range in `{manifest}` was left as it is: ortfix could not regenerate the lockfile ({reason}). "
+    "Raise it and run `{command}` yourself, then commit the lockfile."
+)
+FIX_PR_MARKER = "<!-- ortfix:fix-pr base={base} key={key} -->"
+FIX_PR_TITLE = "Load onnxruntime-web's native WebGPU backend ({n} change(s))"
+FIX_PR_BODY = """ortfix found code that loads **JSEP**, the JavaScript WebGPU backend of onnxruntime-web. The maintainers \
+deprecated it in 1.29, and it computes wrong results for some quantized models (`DequantizeLinear` on per-tensor \
+int8/uint8, microsoft/onnxruntime#32578). You only see this on a real GPU: headless CI has no GPU adapter and \
+silently falls back to WASM. From 1.23.0 on, `onnxruntime-web/webgpu` loads the native WebGPU EP, which the \
+maintainers are moving to (microsoft/onnxruntime#24856).
+
+**What this pull request changes** (one commit):
+{changes}
+
+**How to verify**: run your model in a browser with a GPU, once with `executionProviders: ['webgpu']` and once with \
+`['wasm']`, and compare the outputs; check Safari as well as Chrome. The native EP has bugs of its own \
+(microsoft/onnxruntime#25195, #32730), so this is a move to the maintained backend, not a promise that a given \
+model's output changes. The download is not smaller: the wasm is 23–27 MB either way.
+{left}{notes}
+ortfix keeps this pull request up to date with the default branch and closes it when it is no longer needed. If \
+you push to its branch, ortfix stops rewriting it. Close it to say no: ortfix will not reopen it unless the \
+findings change.
+
+{marker}"""
+FIX_PR_LEFT = "\n**Left for you** (no one-line fix):\n{items}\n"
+FIX_PR_NOTES = "\n**To do by hand**:\n{items}\n"
+FIX_PR_OBSOLETE = "The default branch no longer has anything for ortfix to fix, so this pull request is closed."
+
+HELP = """**ortfix** commands, each on a line of its own:
+
+- `/ortfix` or `/ortfix fix`: commit every fix to this pull request's branch, in one commit (on an issue: open a fix pull request)
+- `/ortfix check`: run the review and the check run again
+- `/ortfix help`: this text
+
+Only the pull request's author and people with write access can make ortfix change code."""
+REFUSED = (
+    "Sorry @{user}, only this pull request's author and people with write access to the repository can ask ortfix "
+    "to change code. `/ortfix check` and `/ortfix help` work for everyone."
+)
+NOTHING_TO_FIX = "ortfix found nothing to fix at {sha}."
+FIXED = "ortfix committed {commit} to `{branch}`:\n{changes}{left}{notes}"
+CANNOT_PUSH = (
+    "ortfix cannot push to this branch (it is in a fork that is owned by an organization, or that does not allow "
+    "edits from maintainers). Here is the change; the review has one-click suggestions for the lines in this pull "
+    "request.\n\n```diff\n{patch}\n```{notes}"
+)
+FIX_PULL_OPENED = "ortfix opened #{number} with the fix."
+FIX_PULL_UNCHANGED = "#{number} already has every fix ortfix can make."
+FAILED = "ortfix could not finish this: {reason}. The details are in ortfix's logs (delivery {delivery})."
+
+
+def _changes(fixed: list[Finding]) -> str:
+    counts: dict[str, int] = {}
+    for finding in fixed:
+        counts[finding.rule] = counts.get(finding.rule, 0) + 1
+    return "\n".join(f"- {CHANGE_LINES.get(rule, rule).format(n=n)}" for rule, n in sorted(counts.items()))
+
+
+def commit_message(plan: FixPlan) -> str:
+    return f"{COMMIT_TITLE}\n\n" + COMMIT_BODY.format(changes=_changes(plan.fixed))
+
+
+def fix_pull_title(plan: FixPlan) -> str:
+    return FIX_PR_TITLE.format(n=len(plan.fixed))
+
+
+def _left_and_notes(plan: FixPlan) -> tuple[str, str]:
+    left = FIX_PR_LEFT.format(items="\n".join(_item(f) for f in plan.left)) if plan.left else ""
+    notes = FIX_PR_NOTES.format(items="\n".join(f"- {n}" for n in plan.notes)) if plan.notes else ""
+    return left, notes
+
+
+def fix_pull_body(plan: FixPlan, marker: str) -> str:
+    left, notes = _left_and_notes(plan)
+    return FIX_PR_BODY.format(changes=_changes(plan.fixed), left=left, notes=notes, marker=marker)
+
+
+def fixed_reply(plan: FixPlan, commit_url: str, branch: str) -> str:
+    left, notes = _left_and_notes(plan)
+    return FIXED.format(commit=commit_url, branch=branch, changes=_changes(plan.fixed), left=left, notes=notes)
+
+
+def cannot_push_reply(plan: FixPlan, patch: str) -> str:
+    _, notes = _left_and_notes(plan)
+    return CANNOT_PUSH.format(patch=patch, notes=notes)
+
+
+def unified_patch(before: dict[str, bytes], after: dict[str, bytes]) -> str:
+    """The change as `git diff` shows it, for the author to apply (`git apply`)."""
+    parts = []
+    for path in sorted(after):
+        old = before.get(path, b"").decode("utf-8", "replace").splitlines(keepends=True)
+        new = after[path].decode("utf-8", "replace").splitlines(keepends=True)
+        parts.append(f"diff --git a/{path} b/{path}\n")
+        parts.extend(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
+    return "".join(parts).rstrip("\n")

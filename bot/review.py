@@ -3,8 +3,8 @@
 The client is passed in. Calls, in order: the config (cached a few minutes),
 the check run's create, the PR's files, the head tree (only when a file is a
 candidate: it says where the package.json files and lockfiles are), the
-candidates' blobs, ortfix's earlier comments and reviews, one review, the
-check run's update(s).
+candidates' contents (one GraphQL query for up to 50), ortfix's earlier
+comments and reviews, one review, the check run's update(s).
 """
 
 from __future__ import annotations
@@ -17,13 +17,14 @@ import posixpath
 from dataclasses import dataclass
 
 from bot import render, repo_config
-from bot.backends import PACKAGE, table
+from bot.backends import PACKAGE
 from bot.detector import ERROR, INFO, Finding, Scanner
 from bot.detector.companions import JSEP_MARK
 from bot.detector.lockfiles import LOCKFILE_NAMES
 from bot.diffs import added_lines
 from bot.github_client import GitHubClient, GitHubError, PullFile
 from bot.repo_config import RepoConfig
+from bot.repo_scan import scanner_for
 from bot.store import Store
 
 log = logging.getLogger("ortfix.review")
@@ -101,7 +102,7 @@ def _review(client: GitHubClient, store: Store, pr: PullRequest) -> Outcome:
     check = _CheckRun(client, store, pr, config)
     check.start()
     files = client.pull_files(pr.repo, pr.number)
-    scanner = _scanner(config)
+    scanner = scanner_for(config)
     candidates = [f for f in files if _is_candidate(scanner, f)]
     if not candidates:
         conclusion = check.finish([], len(files))
@@ -118,13 +119,6 @@ def _review(client: GitHubClient, store: Store, pr: PullRequest) -> Outcome:
         outcome = _post_review(client, pr, config, inline, elsewhere)
     conclusion = check.finish(findings, len(files))
     return dataclasses.replace(outcome, conclusion=conclusion)
-
-
-def _scanner(config: RepoConfig) -> Scanner:
-    versions = table()
-    if config.min_version:
-        versions = dataclasses.replace(versions, latest=config.min_version)
-    return Scanner(ignore=config.ignore, versions=versions)
 
 
 def _is_candidate(scanner: Scanner, file: PullFile) -> bool:
@@ -151,9 +145,10 @@ def _contents(client: GitHubClient, pr: PullRequest, candidates: list[PullFile])
             if not directory:
                 break
             directory = posixpath.dirname(directory)
+    contents = client.blob_texts(pr.repo, sorted({sha for sha in wanted.values() if sha}))
     for path, sha in sorted(wanted.items()):
         if sha:
-            yield path, client.blob(pr.repo, sha)
+            yield path, contents[sha]
 
 
 def _post_review(

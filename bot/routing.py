@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from bot import commands
 from bot.events import Event
 
 REVIEW = "review"
+COMMAND = "command"
+FIX_PULL = "fix-pull"
 
 ROUTES: dict[tuple[str, str], str] = {
     ("pull_request", "opened"): REVIEW,
@@ -13,6 +16,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("pull_request", "ready_for_review"): REVIEW,
     ("check_run", "rerequested"): REVIEW,  # "Re-run" on ortfix's check run
     ("check_suite", "rerequested"): REVIEW,
+    ("issue_comment", "created"): COMMAND,
+    ("issue_comment", "edited"): COMMAND,
+    ("push", ""): FIX_PULL,  # only for the default branch, and only where the config opts in
 }
 
 
@@ -21,6 +27,26 @@ def route(event: Event) -> str | None:
     job = ROUTES.get((event.name, event.action))
     if job is None or event.installation_id is None:
         return None
-    if event.name == "pull_request" and event.payload.get("pull_request", {}).get("draft"):
+    payload = event.payload
+    if event.name == "pull_request" and payload.get("pull_request", {}).get("draft"):
         return None  # drafts wait for ready_for_review
+    if job == COMMAND and not _new_command(payload):
+        return None
+    if job == FIX_PULL and not _default_branch_moved(payload):
+        return None
     return job
+
+
+def _new_command(payload: dict) -> bool:
+    """A `/ortfix` command by a person, that an edit did not merely carry over."""
+    comment = payload.get("comment") or {}
+    command = commands.parse(comment.get("body"))
+    if command is None or commands.from_bot(comment):
+        return False
+    before = ((payload.get("changes") or {}).get("body") or {}).get("from")
+    return before is None or commands.parse(before) != command
+
+
+def _default_branch_moved(payload: dict) -> bool:
+    default = (payload.get("repository") or {}).get("default_branch")
+    return payload.get("ref") == f"refs/heads/{default}" and not payload.get("deleted")

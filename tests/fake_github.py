@@ -1,9 +1,12 @@
-"""A stateful fake of GitHub's REST API for the suite, on `responses`.
+"""A stateful fake of GitHub's REST API (and the one GraphQL query ortfix sends), for the whole suite.
 
-Every request ortfix sends is checked against GitHub's OpenAPI description
-(`../shared/github/api.github.com.pr-bot.json`): a request the real API would
-reject fails the test. Pull requests carry patches made from real diffs, and
-a review comment off the diff gets the 422 GitHub gives.
+Repositories hold commits, branches, pull requests, issues and their
+comments. Every REST request ortfix sends is checked against GitHub's
+OpenAPI description (`../shared/github/api.github.com.pr-bot.json`): a
+request the real API would reject fails the test. Pull requests carry
+patches made from real diffs, a review comment off the diff gets GitHub's
+422, and a non-forced ref update that is not a fast-forward gets its 422 too.
+Faults (5xx, rate limits) can be injected per route.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ import requests
 import responses
 from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest
+from unidiff import PatchSet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "github"
 API = "https://api.github.com"
 _URL = re.compile(r"https://api\.github\.com(:443)?/.*")
 _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/matching-refs|compare)/)(.+)$")
+_GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')
+APP_LOGIN = "ortfix[bot]"
 
 
 def load_spec() -> OpenAPI:
@@ -47,6 +53,21 @@ def patch_of(old: str | None, new: str | None) -> str | None:
     return "".join(body).rstrip("\n") or None
 
 
+def _right_lines(patch: str | None, added_only: bool) -> set[int]:
+    if not patch:
+        return set()
+    hunks = PatchSet(f"--- a/f\n+++ b/f\n{patch}\n")[0]
+    return {l.target_line_no for h in hunks for l in h if l.target_line_no and (l.is_added or not added_only)}
+
+
+@dataclass
+class Commit:
+    files: dict[str, str]
+    parents: list[str]
+    message: str = "a commit"
+    author: str = "dev"
+
+
 @dataclass
 class PullRequest:
     repo: str
@@ -55,25 +76,38 @@ class PullRequest:
     head: dict[str, str]  # path → text at the head
     binary: set[str] = field(default_factory=set)  # paths GitHub shows without a patch
     renames: dict[str, str] = field(default_factory=dict)  # new path → old path
-    comments: list[dict] = field(default_factory=list)
+    head_ref: str = "feature"
+    head_repo: str | None = None  # a fork's owner/name; None: the same repository
+    fork_owner_type: str = "User"
+    maintainer_can_modify: bool = False
+    author: str = "dev"
+    title: str = "A change"
+    body: str = ""
+    state: str = "open"
+    merged: bool = False
+    labels: list[str] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)  # review comments
     reviews: list[dict] = field(default_factory=list)
 
     @property
     def head_sha(self) -> str:
-        return hashlib.sha1(json.dumps(self.head, sort_keys=True).encode()).hexdigest()
+        return hashlib.sha1(json.dumps([self.head_ref, self.head], sort_keys=True).encode()).hexdigest()
+
+    @property
+    def base_sha(self) -> str:
+        return hashlib.sha1(json.dumps(["base", self.base], sort_keys=True).encode()).hexdigest()
 
     def files(self) -> list[dict]:
         found = []
+        old_sides = set(self.renames.values())
         for path in sorted(set(self.base) | set(self.head)):
+            if path in old_sides and path not in self.head:
+                continue  # the old side of a rename
             old_path = self.renames.get(path, path)
             old, new = self.base.get(old_path), self.head.get(path)
             if old == new and path not in self.renames:
                 continue
-            status = "added" if old is None else "removed" if new is None else "modified"
-            if path in self.renames:
-                status = "renamed"
-            if path in set(self.renames.values()) and path not in self.head:
-                continue  # the old side of a rename
+            status = "renamed" if path in self.renames else "added" if old is None else "removed" if new is None else "modified"
             entry = {
                 "sha": blob_sha(new.encode()) if new is not None else "0" * 40,
                 "filename": path,
@@ -93,51 +127,110 @@ class PullRequest:
             found.append(entry)
         return found
 
-    def added(self, path: str) -> set[int]:
-        from bot.diffs import added_lines
+    def patch(self, path: str) -> str | None:
+        return next((f.get("patch") for f in self.files() if f["filename"] == path), None)
 
-        file = next((f for f in self.files() if f["filename"] == path), None)
-        return added_lines(file.get("patch")) if file else set()
+    def added(self, path: str) -> set[int]:
+        return _right_lines(self.patch(path), added_only=True)
+
+
+@dataclass
+class Repo:
+    full_name: str
+    default_branch: str = "main"
+    owner_type: str = "Organization"
+    refs: dict[str, str] = field(default_factory=dict)  # branch → commit sha
+    permissions: dict[str, str] = field(default_factory=dict)  # login → role (admin, maintain, write, triage, read)
+    issue_comments: list[dict] = field(default_factory=list)  # every issue and PR conversation comment
+    reactions: list[tuple[int, str]] = field(default_factory=list)  # (comment id, content)
 
 
 class FakeGitHub:
     def __init__(self, mock: responses.RequestsMock, spec: OpenAPI) -> None:
         self.spec = spec
+        self.repos: dict[str, Repo] = {}
+        self.commits: dict[str, Commit] = {}
         self.pulls: dict[tuple[str, int], PullRequest] = {}
-        self.contents: dict[tuple[str, str], str] = {}  # (repo, path) → text on the default branch
+        self.contents: dict[tuple[str, str], str] = {}  # (repo, path) → text, over the default branch's
         self.blobs: dict[str, bytes] = {}
         self.check_runs: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
-        self.faults: list[tuple[str, re.Pattern, int, dict, dict]] = []
+        self.graphql_queries = 0
+        self.faults: list[tuple[str, re.Pattern, int, dict]] = []
         self._ids = itertools.count(1000)
         self.routes: list[tuple[str, re.Pattern, Callable]] = [
-            ("POST", re.compile(r"/app/installations/(\d+)/access_tokens"), self._token),
-            ("GET", re.compile(r"/repos/([^/]+/[^/]+)/contents/(.+)"), self._contents),
-            ("GET", re.compile(r"/repos/([^/]+/[^/]+)/pulls/(\d+)/files"), self._pull_files),
-            ("GET", re.compile(r"/repos/([^/]+/[^/]+)/git/trees/(\w+)"), self._tree),
-            ("GET", re.compile(r"/repos/([^/]+/[^/]+)/git/blobs/(\w+)"), self._blob),
-            ("GET", re.compile(r"/repos/([^/]+/[^/]+)/pulls/(\d+)/comments"), self._comments),
-            ("GET", re.compile(r"/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews"), self._reviews),
-            ("POST", re.compile(r"/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews"), self._create_review),
-            ("DELETE", re.compile(r"/repos/([^/]+/[^/]+)/pulls/comments/(\d+)"), self._delete_comment),
-            ("POST", re.compile(r"/repos/([^/]+/[^/]+)/check-runs"), self._create_check),
-            ("PATCH", re.compile(r"/repos/([^/]+/[^/]+)/check-runs/(\d+)"), self._update_check),
+            (m, re.compile(p), h)
+            for m, p, h in [
+                ("POST", r"/app/installations/(\d+)/access_tokens", self._token),
+                ("POST", r"/graphql", self._graphql),
+                ("GET", r"/repos/([^/]+/[^/]+)/contents/(.+)", self._contents),
+                ("GET", r"/repos/([^/]+/[^/]+)/pulls/(\d+)/files", self._pull_files),
+                ("GET", r"/repos/([^/]+/[^/]+)/pulls/(\d+)/comments", self._review_comments),
+                ("GET", r"/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews", self._reviews),
+                ("POST", r"/repos/([^/]+/[^/]+)/pulls/(\d+)/reviews", self._create_review),
+                ("GET", r"/repos/([^/]+/[^/]+)/pulls/(\d+)", self._pull),
+                ("PATCH", r"/repos/([^/]+/[^/]+)/pulls/(\d+)", self._update_pull),
+                ("GET", r"/repos/([^/]+/[^/]+)/pulls", self._list_pulls),
+                ("POST", r"/repos/([^/]+/[^/]+)/pulls", self._create_pull),
+                ("DELETE", r"/repos/([^/]+/[^/]+)/pulls/comments/(\d+)", self._delete_review_comment),
+                ("GET", r"/repos/([^/]+/[^/]+)/collaborators/([^/]+)/permission", self._permission),
+                ("POST", r"/repos/([^/]+/[^/]+)/issues/(\d+)/comments", self._comment),
+                ("POST", r"/repos/([^/]+/[^/]+)/issues/comments/(\d+)/reactions", self._react),
+                ("POST", r"/repos/([^/]+/[^/]+)/issues/(\d+)/labels", self._labels),
+                ("GET", r"/repos/([^/]+/[^/]+)/git/trees/(\w+)", self._tree),
+                ("GET", r"/repos/([^/]+/[^/]+)/git/blobs/(\w+)", self._blob),
+                ("POST", r"/repos/([^/]+/[^/]+)/git/blobs", self._create_blob),
+                ("POST", r"/repos/([^/]+/[^/]+)/git/trees", self._create_tree),
+                ("GET", r"/repos/([^/]+/[^/]+)/git/commits/(\w+)", self._git_commit),
+                ("POST", r"/repos/([^/]+/[^/]+)/git/commits", self._create_commit),
+                ("GET", r"/repos/([^/]+/[^/]+)/git/ref/heads/(.+)", self._ref),
+                ("PATCH", r"/repos/([^/]+/[^/]+)/git/refs/heads/(.+)", self._move_ref),
+                ("POST", r"/repos/([^/]+/[^/]+)/git/refs", self._create_ref),
+                ("DELETE", r"/repos/([^/]+/[^/]+)/git/refs/heads/(.+)", self._delete_ref),
+                ("POST", r"/repos/([^/]+/[^/]+)/check-runs", self._create_check),
+                ("PATCH", r"/repos/([^/]+/[^/]+)/check-runs/(\d+)", self._update_check),
+            ]
         ]
         for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
             mock.add_callback(method, _URL, callback=self._dispatch)
 
     # --- set-up -------------------------------------------------------------------------------
 
-    def add_pull(self, pull: PullRequest) -> PullRequest:
-        self.pulls[(pull.repo, pull.number)] = pull
-        for text in pull.head.values():
+    def repo(self, full_name: str) -> Repo:
+        return self.repos.setdefault(full_name, Repo(full_name))
+
+    def add_commit(self, files: dict[str, str], parents: list[str] | None = None, message: str = "a commit", author: str = "dev") -> str:
+        commit = Commit(dict(files), list(parents or []), message, author)
+        sha = hashlib.sha1(json.dumps([commit.files, commit.parents, message]).encode()).hexdigest()
+        self.commits[sha] = commit
+        for text in files.values():
             self.blobs[blob_sha(text.encode())] = text.encode()
+        return sha
+
+    def set_branch(self, repo: str, branch: str, files: dict[str, str], author: str = "dev") -> str:
+        parent = self.repo(repo).refs.get(branch)
+        sha = self.add_commit(files, [parent] if parent else [], author=author)
+        self.repo(repo).refs[branch] = sha
+        return sha
+
+    def branch_files(self, repo: str, branch: str) -> dict[str, str] | None:
+        sha = self.repo(repo).refs.get(branch)
+        return self.commits[sha].files if sha else None
+
+    def add_pull(self, pull: PullRequest) -> PullRequest:
+        self.repo(pull.repo)
+        self.pulls[(pull.repo, pull.number)] = pull
+        self.commits[pull.base_sha] = Commit(dict(pull.base), [])
+        self.commits[pull.head_sha] = Commit(dict(pull.head), [pull.base_sha])
+        for text in [*pull.head.values(), *pull.base.values()]:
+            self.blobs[blob_sha(text.encode())] = text.encode()
+        self.repo(pull.head_repo or pull.repo).refs[pull.head_ref] = pull.head_sha
         return pull
 
     def fail(self, method: str, path: str, status: int, headers: dict | None = None, times: int = 1) -> None:
         """The next `times` requests matching make GitHub answer `status` (a 5xx, a rate limit)."""
         for _ in range(times):
-            self.faults.append((method, re.compile(path), status, headers or {}, {"message": f"fault {status}"}))
+            self.faults.append((method, re.compile(path), status, headers or {}))
 
     def count(self, method: str, pattern: str = "") -> int:
         return sum(1 for m, p in self.calls if m == method and re.search(pattern, p))
@@ -148,13 +241,14 @@ class FakeGitHub:
         parts = urlsplit(request.url)
         path = unquote(parts.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        self._validate(request, parts.path, parts.query)
+        if path != "/graphql":
+            self._validate(request, parts.path, parts.query)
         self.calls.append((request.method, path))
         for fault in list(self.faults):
-            method, pattern, status, headers, body = fault
+            method, pattern, status, headers = fault
             if method == request.method and pattern.search(path):
                 self.faults.remove(fault)
-                return status, headers, json.dumps(body)
+                return status, headers, json.dumps({"message": f"fault {status}"})
         body = json.loads(request.body) if request.body else None
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
@@ -171,30 +265,48 @@ class FakeGitHub:
         checked = requests.Request(request.method, url, data=request.body, headers=dict(request.headers)).prepare()
         self.spec.validate_request(RequestsOpenAPIRequest(checked))
 
-    # --- handlers -------------------------------------------------------------------------------
+    @staticmethod
+    def _json(status: int, data: object, headers: dict | None = None):
+        return status, headers or {}, json.dumps(data)
+
+    def _not_found(self):
+        return self._json(404, {"message": "Not Found"})
+
+    # --- handlers: app, contents, graphql -------------------------------------------------------------------------------
 
     def _token(self, installation: str, query: dict, body: dict | None):
-        return 201, {}, json.dumps({"token": f"ghs_test{installation}", "expires_at": "2099-01-01T00:00:00Z"})
+        return self._json(201, {"token": f"ghs_test{installation}", "expires_at": "2099-01-01T00:00:00Z"})
+
+    def _graphql(self, query: dict, body: dict | None):
+        """`repository { bN: object(oid: "…") { … on Blob { text isBinary isTruncated } } }`, ortfix's one query."""
+        assert body is not None and set(body) == {"query", "variables"}
+        assert set(body["variables"]) == {"owner", "name"}
+        self.graphql_queries += 1
+        objects = {}
+        for alias, sha in _GRAPHQL_BLOB.findall(body["query"]):
+            data = self.blobs.get(sha)
+            binary = data is not None and b"\0" in data
+            objects[alias] = None if data is None else {"text": None if binary else data.decode(), "isBinary": binary, "isTruncated": False}
+        return self._json(200, {"data": {"repository": objects}})
 
     def _contents(self, repo: str, path: str, query: dict, body: dict | None):
         text = self.contents.get((repo, path))
+        if text is None and repo in self.repos:
+            text = (self.branch_files(repo, query.get("ref") or self.repos[repo].default_branch) or {}).get(path)
         if text is None:
-            return 404, {}, json.dumps({"message": "Not Found"})
+            return self._not_found()
         data = text.encode()
-        return (
+        return self._json(
             200,
-            {},
-            json.dumps(
-                {
-                    "type": "file",
-                    "encoding": "base64",
-                    "size": len(data),
-                    "name": path.rsplit("/", 1)[-1],
-                    "path": path,
-                    "content": base64.b64encode(data).decode(),
-                    "sha": blob_sha(data),
-                }
-            ),
+            {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(data),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "content": base64.b64encode(data).decode(),
+                "sha": blob_sha(data),
+            },
         )
 
     def _page(self, items: list, query: dict, path: str):
@@ -203,43 +315,66 @@ class FakeGitHub:
         chunk = items[(page - 1) * per_page : page * per_page]
         headers = {"X-RateLimit-Remaining": "4999"}
         if page * per_page < len(items):
-            headers["Link"] = f'<{API}{path}?per_page={per_page}&page={page + 1}>; rel="next"'
-        return 200, headers, json.dumps(chunk)
+            rest = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("page", "per_page"))
+            headers["Link"] = f'<{API}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
+        return self._json(200, chunk, headers)
+
+    # --- handlers: pull requests -------------------------------------------------------------------------------
+
+    def _pull_json(self, pull: PullRequest) -> dict:
+        head_repo = pull.head_repo or pull.repo
+        owner_type = pull.fork_owner_type if pull.head_repo else self.repo(pull.repo).owner_type
+        return {
+            "number": pull.number,
+            "state": pull.state,
+            "title": pull.title,
+            "body": pull.body,
+            "merged_at": "2026-01-01T00:00:00Z" if pull.merged else None,
+            "user": {"login": pull.author, "type": "Bot" if pull.author.endswith("[bot]") else "User"},
+            "maintainer_can_modify": pull.maintainer_can_modify,
+            "draft": False,
+            "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": {"full_name": head_repo, "owner": {"login": head_repo.split("/")[0], "type": owner_type}}},
+            "base": {"ref": self.repo(pull.repo).default_branch, "sha": pull.base_sha, "repo": {"full_name": pull.repo}},
+            "labels": [{"name": name} for name in pull.labels],
+        }
+
+    def _pull(self, repo: str, number: str, query: dict, body: dict | None):
+        pull = self.pulls.get((repo, int(number)))
+        return self._json(200, self._pull_json(pull)) if pull else self._not_found()
+
+    def _list_pulls(self, repo: str, query: dict, body: dict | None):
+        state = query.get("state", "open")
+        owner, _, branch = query.get("head", ":").partition(":")
+        found = [
+            self._pull_json(p)
+            for p in sorted(self.pulls.values(), key=lambda p: -p.number)
+            if p.repo == repo and (state == "all" or p.state == state) and (not branch or (p.head_ref == branch and (p.head_repo or p.repo).split("/")[0] == owner))
+        ]
+        return self._page(found, query, f"/repos/{repo}/pulls")
+
+    def _create_pull(self, repo: str, query: dict, body: dict | None):
+        assert body is not None
+        head_files = self.branch_files(repo, body["head"])
+        base_files = self.branch_files(repo, body["base"])
+        assert head_files is not None and base_files is not None, "GitHub answers 422 for a missing branch"
+        number = max([n for r, n in self.pulls if r == repo] + [100]) + 1
+        pull = PullRequest(repo, number, base=dict(base_files), head=dict(head_files), head_ref=body["head"], author=APP_LOGIN, title=body["title"], body=body.get("body", ""))
+        self.pulls[(repo, number)] = pull
+        return self._json(201, self._pull_json(pull))
+
+    def _update_pull(self, repo: str, number: str, query: dict, body: dict | None):
+        assert body is not None
+        pull = self.pulls[(repo, int(number))]
+        for key in ("title", "body", "state"):
+            if key in body:
+                setattr(pull, key, body[key])
+        return self._json(200, self._pull_json(pull))
 
     def _pull_files(self, repo: str, number: str, query: dict, body: dict | None):
         pull = self.pulls[(repo, int(number))]
         return self._page(pull.files(), query, f"/repos/{repo}/pulls/{number}/files")
 
-    def _tree(self, repo: str, sha: str, query: dict, body: dict | None):
-        pull = next(p for p in self.pulls.values() if p.repo == repo and p.head_sha == sha)
-        tree = [
-            {"path": path, "mode": "100644", "type": "blob", "sha": blob_sha(text.encode()), "size": len(text.encode())}
-            for path, text in sorted(pull.head.items())
-        ]
-        return (
-            200,
-            {},
-            json.dumps({"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False}),
-        )
-
-    def _blob(self, repo: str, sha: str, query: dict, body: dict | None):
-        data = self.blobs[sha]
-        return (
-            200,
-            {},
-            json.dumps(
-                {
-                    "sha": sha,
-                    "size": len(data),
-                    "encoding": "base64",
-                    "content": base64.b64encode(data).decode(),
-                    "url": "",
-                    "node_id": "",
-                }
-            ),
-        )
-
-    def _comments(self, repo: str, number: str, query: dict, body: dict | None):
+    def _review_comments(self, repo: str, number: str, query: dict, body: dict | None):
         return self._page(self.pulls[(repo, int(number))].comments, query, f"/repos/{repo}/pulls/{number}/comments")
 
     def _reviews(self, repo: str, number: str, query: dict, body: dict | None):
@@ -249,24 +384,11 @@ class FakeGitHub:
         pull = self.pulls[(repo, int(number))]
         assert body is not None
         for comment in body.get("comments", []):
-            if comment.get("side", "RIGHT") != "RIGHT" or comment["line"] not in pull.added(
-                comment["path"]
-            ) | self._context(pull, comment["path"]):
-                return (
-                    422,
-                    {},
-                    json.dumps({"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]}),
-                )
+            in_diff = _right_lines(pull.patch(comment["path"]), added_only=False)
+            if comment.get("side", "RIGHT") != "RIGHT" or comment["line"] not in in_diff:
+                return self._json(422, {"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]})
         review_id = next(self._ids)
-        pull.reviews.append(
-            {
-                "id": review_id,
-                "body": body.get("body", ""),
-                "commit_id": body.get("commit_id"),
-                "state": "COMMENTED",
-                "user": {"login": "ortfix[bot]"},
-            }
-        )
+        pull.reviews.append({"id": review_id, "body": body.get("body", ""), "commit_id": body.get("commit_id"), "state": "COMMENTED", "user": {"login": APP_LOGIN}})
         for comment in body.get("comments", []):
             pull.comments.append(
                 {
@@ -276,37 +398,129 @@ class FakeGitHub:
                     "line": comment["line"],
                     "side": "RIGHT",
                     "body": comment["body"],
-                    "user": {"login": "ortfix[bot]", "type": "Bot"},
+                    "user": {"login": APP_LOGIN, "type": "Bot"},
                 }
             )
-        return 200, {}, json.dumps({"id": review_id, "body": body.get("body", ""), "state": "COMMENTED"})
+        return self._json(200, {"id": review_id, "body": body.get("body", ""), "state": "COMMENTED"})
 
-    def _context(self, pull: PullRequest, path: str) -> set[int]:
-        """Right-side lines inside the hunks (context included): where GitHub accepts a comment."""
-        from unidiff import PatchSet
-
-        file = next((f for f in pull.files() if f["filename"] == path), None)
-        if not file or "patch" not in file:
-            return set()
-        patch = PatchSet(f"--- a/f\n+++ b/f\n{file['patch']}\n")
-        return {line.target_line_no for hunk in patch[0] for line in hunk if line.target_line_no}
-
-    def _delete_comment(self, repo: str, comment_id: str, query: dict, body: dict | None):
+    def _delete_review_comment(self, repo: str, comment_id: str, query: dict, body: dict | None):
         for pull in self.pulls.values():
             pull.comments = [c for c in pull.comments if c["id"] != int(comment_id)]
         return 204, {}, ""
+
+    def _permission(self, repo: str, user: str, query: dict, body: dict | None):
+        role = self.repo(repo).permissions.get(user)
+        if role is None:
+            return self._json(404, {"message": f"{user} is not a user"}) if user.startswith("ghost") else self._json(200, {"permission": "read", "role_name": "read", "user": {"login": user}})
+        permission = {"maintain": "write", "triage": "read"}.get(role, role)
+        return self._json(200, {"permission": permission, "role_name": role, "user": {"login": user}})
+
+    # --- handlers: issues -------------------------------------------------------------------------------
+
+    def _comment(self, repo: str, number: str, query: dict, body: dict | None):
+        assert body is not None
+        comment = {"id": next(self._ids), "issue": int(number), "body": body["body"], "user": {"login": APP_LOGIN, "type": "Bot"}}
+        self.repo(repo).issue_comments.append(comment)
+        return self._json(201, comment)
+
+    def _react(self, repo: str, comment_id: str, query: dict, body: dict | None):
+        assert body is not None
+        self.repo(repo).reactions.append((int(comment_id), body["content"]))
+        return self._json(201, {"id": next(self._ids), "content": body["content"]})
+
+    def _labels(self, repo: str, number: str, query: dict, body: dict | None):
+        assert body is not None
+        pull = self.pulls.get((repo, int(number)))
+        if pull:
+            pull.labels += body["labels"]
+        return self._json(200, [{"name": n} for n in body["labels"]])
+
+    # --- handlers: git data -------------------------------------------------------------------------------
+
+    def _tree(self, repo: str, sha: str, query: dict, body: dict | None):
+        commit = self.commits.get(sha)
+        if commit is None:
+            return self._not_found()
+        tree = [
+            {"path": path, "mode": "100644", "type": "blob", "sha": blob_sha(text.encode()), "size": len(text.encode())}
+            for path, text in sorted(commit.files.items())
+        ]
+        return self._json(200, {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False})
+
+    def _blob(self, repo: str, sha: str, query: dict, body: dict | None):
+        data = self.blobs.get(sha)
+        if data is None:
+            return self._not_found()
+        return self._json(200, {"sha": sha, "size": len(data), "encoding": "base64", "content": base64.b64encode(data).decode(), "url": "", "node_id": ""})
+
+    def _create_blob(self, repo: str, query: dict, body: dict | None):
+        assert body is not None and body.get("encoding") == "base64"
+        data = base64.b64decode(body["content"])
+        self.blobs[blob_sha(data)] = data
+        return self._json(201, {"sha": blob_sha(data), "url": ""})
+
+    def _create_tree(self, repo: str, query: dict, body: dict | None):
+        assert body is not None
+        base = self.commits[body["base_tree"]].files if body.get("base_tree") else {}
+        files = dict(base)
+        for entry in body["tree"]:
+            files[entry["path"]] = self.blobs[entry["sha"]].decode()
+        sha = self.add_commit(files, [], message="(tree)")  # a tree is kept as a parentless commit of its files
+        return self._json(201, {"sha": sha, "url": "", "tree": [], "truncated": False})
+
+    def _git_commit(self, repo: str, sha: str, query: dict, body: dict | None):
+        commit = self.commits.get(sha)
+        if commit is None:
+            return self._not_found()
+        return self._json(200, {"sha": sha, "message": commit.message, "tree": {"sha": sha, "url": ""}, "parents": [{"sha": p} for p in commit.parents]})
+
+    def _create_commit(self, repo: str, query: dict, body: dict | None):
+        assert body is not None
+        files = self.commits[body["tree"]].files
+        sha = self.add_commit(files, body["parents"], message=body["message"], author=APP_LOGIN)
+        return self._json(201, {"sha": sha, "message": body["message"], "tree": {"sha": body["tree"]}, "parents": [{"sha": p} for p in body["parents"]]})
+
+    def _ref(self, repo: str, branch: str, query: dict, body: dict | None):
+        sha = self.repo(repo).refs.get(branch)
+        if sha is None:
+            return self._not_found()
+        return self._json(200, {"ref": f"refs/heads/{branch}", "object": {"sha": sha, "type": "commit"}})
+
+    def _move_ref(self, repo: str, branch: str, query: dict, body: dict | None):
+        assert body is not None
+        refs = self.repo(repo).refs
+        current = refs.get(branch)
+        if current is None:
+            return self._json(422, {"message": "Reference does not exist"})
+        if not body.get("force") and current not in self.commits[body["sha"]].parents:
+            return self._json(422, {"message": "Update is not a fast forward"})
+        refs[branch] = body["sha"]
+        for pull in self.pulls.values():  # a pull request follows its branch
+            if (pull.head_repo or pull.repo) == repo and pull.head_ref == branch:
+                pull.head = dict(self.commits[body["sha"]].files)
+                self.commits[pull.head_sha] = self.commits[body["sha"]]
+        return self._json(200, {"ref": f"refs/heads/{branch}", "object": {"sha": body["sha"]}})
+
+    def _create_ref(self, repo: str, query: dict, body: dict | None):
+        assert body is not None
+        branch = body["ref"].removeprefix("refs/heads/")
+        if branch in self.repo(repo).refs:
+            return self._json(422, {"message": "Reference already exists"})
+        self.repo(repo).refs[branch] = body["sha"]
+        return self._json(201, {"ref": body["ref"], "object": {"sha": body["sha"]}})
+
+    def _delete_ref(self, repo: str, branch: str, query: dict, body: dict | None):
+        if self.repo(repo).refs.pop(branch, None) is None:
+            return self._json(422, {"message": "Reference does not exist"})
+        return 204, {}, ""
+
+    # --- handlers: check runs -------------------------------------------------------------------------------
 
     def _create_check(self, repo: str, query: dict, body: dict | None):
         assert body is not None
         check_id = next(self._ids)
         self.check_runs[check_id] = {**body, "id": check_id, "annotations": []}
-        return (
-            201,
-            {},
-            json.dumps(
-                {"id": check_id, "head_sha": body["head_sha"], "name": body["name"], "status": body.get("status")}
-            ),
-        )
+        return self._json(201, {"id": check_id, "head_sha": body["head_sha"], "name": body["name"], "status": body.get("status")})
 
     def _update_check(self, repo: str, check_id: str, query: dict, body: dict | None):
         assert body is not None
@@ -315,8 +529,4 @@ class FakeGitHub:
         run["annotations"] += output.get("annotations", [])
         run.update({k: v for k, v in body.items() if k != "output"})
         run["output"] = {k: v for k, v in output.items() if k != "annotations"}
-        return (
-            200,
-            {},
-            json.dumps({"id": int(check_id), "status": run.get("status"), "conclusion": run.get("conclusion")}),
-        )
+        return self._json(200, {"id": int(check_id), "status": run.get("status"), "conclusion": run.get("conclusion")})

@@ -133,8 +133,8 @@ def test_job_logs_carry_the_delivery_and_the_call_count(queue_service, github, c
     done = next(r for r in caplog.records if r.getMessage() == "review.done")
     line = json.loads(JsonFormatter().format(done))
     assert line["delivery"] == "d-1" and line["installation"] == 42 and line["repo"] == REPO and line["pr"] == 7
-    assert line["github_calls"] == 11
-    assert ("ortfix_github_api_calls_total", {"installation": "42"}, 11.0) in service.store.series()
+    assert line["github_calls"] == 10
+    assert ("ortfix_github_api_calls_total", {"installation": "42"}, 10.0) in service.store.series()
 
 
 def test_logs_are_json_lines(capsys) -> None:

@@ -143,7 +143,7 @@ def test_deleted_and_binary_files_are_never_anchored(service, github) -> None:
     assert pull.comments == []
     (posted,) = pull.reviews
     assert "`src/big.js` line 1" in posted["body"]
-    assert github.count("GET", "/git/blobs/") == 2  # big.js and package.json; never the deleted file
+    assert github.count("POST", "/graphql") == 1 and "src/gone.js" not in str(github.calls)
 
 
 def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
@@ -154,11 +154,11 @@ def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
     review(service, github, pull)
     assert github.count("GET", r"/pulls/7/files") == 4  # 321 files at 100 a page
     assert [(c["path"], c["line"]) for c in pull.comments] == [("src/model.js", 1)]
-    assert github.count("GET", "/git/blobs/") == 2
+    assert github.count("POST", "/graphql") == 1
 
 
 def test_the_call_budget_of_one_review(service, github) -> None:
-    """Config (repo, then org), check create, files, tree, two blobs, own comments and reviews, review, check update."""
+    """Config (repo, then org), check create, files, tree, contents (one query), own comments and reviews, review, check."""
     import re
 
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
@@ -170,8 +170,7 @@ def test_the_call_budget_of_one_review(service, github) -> None:
         f"POST /repos/{REPO}/check-runs",
         f"GET /repos/{REPO}/pulls/7/files",
         f"GET /repos/{REPO}/git/trees/SHA",
-        f"GET /repos/{REPO}/git/blobs/SHA",
-        f"GET /repos/{REPO}/git/blobs/SHA",
+        "POST /graphql",
         f"GET /repos/{REPO}/pulls/7/comments",
         f"GET /repos/{REPO}/pulls/7/reviews",
         f"POST /repos/{REPO}/pulls/7/reviews",
@@ -234,7 +233,7 @@ def test_a_dry_run_config_posts_nothing(service, github) -> None:
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
     _, outcome = review(service, github, pull)
     assert outcome.inline == 1
-    assert github.count("POST") == 1  # the installation token only
+    assert github.count("POST", "^/repos/") == 0 and github.count("PATCH") == 0 and github.count("DELETE") == 0
     assert github.check_runs == {}
 
 
