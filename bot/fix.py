@@ -50,9 +50,10 @@ class FixPlan:
 
 
 def plan(
-    client: GitHubClient, store: Store, repo: str, sha: str, config: RepoConfig, refresher: Refresher = refresh
+    client: GitHubClient, store: Store, repo: str, sha: str, config: RepoConfig, refresher: Refresher | None = None
 ) -> FixPlan:
-    """Scan the commit and work out every fix, lockfiles included."""
+    """Scan the commit and work out every fix, lockfiles included (`refresher` defaults to the package manager)."""
+    refresher = refresher or refresh
     scan = scan_commit(client, store, repo, sha, config)
     shown = [f for f in scan.report.findings if f.severity != INFO]
 
@@ -109,7 +110,7 @@ class PushResult:
 
 
 def fix_pull_request(
-    client: GitHubClient, store: Store, repo: str, number: int, config: RepoConfig, refresher: Refresher = refresh
+    client: GitHubClient, store: Store, repo: str, number: int, config: RepoConfig, refresher: Refresher | None = None
 ) -> PushResult:
     """One commit with every fix on the PR's branch; retried once when the branch moves meanwhile."""
     for attempt in (1, 2):
@@ -157,7 +158,7 @@ def ensure_fix_pull(
     default_branch: str,
     config: RepoConfig,
     requested: bool = False,
-    refresher: Refresher = refresh,
+    refresher: Refresher | None = None,
 ) -> FixPullOutcome:
     """Exactly one open `ortfix/webgpu` PR while the default branch has fixable findings; none once it has not.
 

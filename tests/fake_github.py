@@ -107,7 +107,15 @@ class PullRequest:
             old, new = self.base.get(old_path), self.head.get(path)
             if old == new and path not in self.renames:
                 continue
-            status = "renamed" if path in self.renames else "added" if old is None else "removed" if new is None else "modified"
+            status = (
+                "renamed"
+                if path in self.renames
+                else "added"
+                if old is None
+                else "removed"
+                if new is None
+                else "modified"
+            )
             entry = {
                 "sha": blob_sha(new.encode()) if new is not None else "0" * 40,
                 "filename": path,
@@ -199,7 +207,9 @@ class FakeGitHub:
     def repo(self, full_name: str) -> Repo:
         return self.repos.setdefault(full_name, Repo(full_name))
 
-    def add_commit(self, files: dict[str, str], parents: list[str] | None = None, message: str = "a commit", author: str = "dev") -> str:
+    def add_commit(
+        self, files: dict[str, str], parents: list[str] | None = None, message: str = "a commit", author: str = "dev"
+    ) -> str:
         commit = Commit(dict(files), list(parents or []), message, author)
         sha = hashlib.sha1(json.dumps([commit.files, commit.parents, message]).encode()).hexdigest()
         self.commits[sha] = commit
@@ -286,7 +296,11 @@ class FakeGitHub:
         for alias, sha in _GRAPHQL_BLOB.findall(body["query"]):
             data = self.blobs.get(sha)
             binary = data is not None and b"\0" in data
-            objects[alias] = None if data is None else {"text": None if binary else data.decode(), "isBinary": binary, "isTruncated": False}
+            objects[alias] = (
+                None
+                if data is None
+                else {"text": None if binary else data.decode(), "isBinary": binary, "isTruncated": False}
+            )
         return self._json(200, {"data": {"repository": objects}})
 
     def _contents(self, repo: str, path: str, query: dict, body: dict | None):
@@ -316,13 +330,16 @@ class FakeGitHub:
         headers = {"X-RateLimit-Remaining": "4999"}
         if page * per_page < len(items):
             rest = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("page", "per_page"))
-            headers["Link"] = f'<{API}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
+            headers["Link"] = (
+                f'<{API}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
+            )
         return self._json(200, chunk, headers)
 
     # --- handlers: pull requests -------------------------------------------------------------------------------
 
     def _pull_json(self, pull: PullRequest) -> dict:
         head_repo = pull.head_repo or pull.repo
+        head_sha = self.repo(head_repo).refs.get(pull.head_ref, pull.head_sha)  # the branch, as it is now
         owner_type = pull.fork_owner_type if pull.head_repo else self.repo(pull.repo).owner_type
         return {
             "number": pull.number,
@@ -333,8 +350,16 @@ class FakeGitHub:
             "user": {"login": pull.author, "type": "Bot" if pull.author.endswith("[bot]") else "User"},
             "maintainer_can_modify": pull.maintainer_can_modify,
             "draft": False,
-            "head": {"ref": pull.head_ref, "sha": pull.head_sha, "repo": {"full_name": head_repo, "owner": {"login": head_repo.split("/")[0], "type": owner_type}}},
-            "base": {"ref": self.repo(pull.repo).default_branch, "sha": pull.base_sha, "repo": {"full_name": pull.repo}},
+            "head": {
+                "ref": pull.head_ref,
+                "sha": head_sha,
+                "repo": {"full_name": head_repo, "owner": {"login": head_repo.split("/")[0], "type": owner_type}},
+            },
+            "base": {
+                "ref": self.repo(pull.repo).default_branch,
+                "sha": pull.base_sha,
+                "repo": {"full_name": pull.repo},
+            },
             "labels": [{"name": name} for name in pull.labels],
         }
 
@@ -348,7 +373,9 @@ class FakeGitHub:
         found = [
             self._pull_json(p)
             for p in sorted(self.pulls.values(), key=lambda p: -p.number)
-            if p.repo == repo and (state == "all" or p.state == state) and (not branch or (p.head_ref == branch and (p.head_repo or p.repo).split("/")[0] == owner))
+            if p.repo == repo
+            and (state == "all" or p.state == state)
+            and (not branch or (p.head_ref == branch and (p.head_repo or p.repo).split("/")[0] == owner))
         ]
         return self._page(found, query, f"/repos/{repo}/pulls")
 
@@ -358,7 +385,16 @@ class FakeGitHub:
         base_files = self.branch_files(repo, body["base"])
         assert head_files is not None and base_files is not None, "GitHub answers 422 for a missing branch"
         number = max([n for r, n in self.pulls if r == repo] + [100]) + 1
-        pull = PullRequest(repo, number, base=dict(base_files), head=dict(head_files), head_ref=body["head"], author=APP_LOGIN, title=body["title"], body=body.get("body", ""))
+        pull = PullRequest(
+            repo,
+            number,
+            base=dict(base_files),
+            head=dict(head_files),
+            head_ref=body["head"],
+            author=APP_LOGIN,
+            title=body["title"],
+            body=body.get("body", ""),
+        )
         self.pulls[(repo, number)] = pull
         return self._json(201, self._pull_json(pull))
 
@@ -388,7 +424,15 @@ class FakeGitHub:
             if comment.get("side", "RIGHT") != "RIGHT" or comment["line"] not in in_diff:
                 return self._json(422, {"message": "Unprocessable Entity", "errors": ["Line could not be resolved"]})
         review_id = next(self._ids)
-        pull.reviews.append({"id": review_id, "body": body.get("body", ""), "commit_id": body.get("commit_id"), "state": "COMMENTED", "user": {"login": APP_LOGIN}})
+        pull.reviews.append(
+            {
+                "id": review_id,
+                "body": body.get("body", ""),
+                "commit_id": body.get("commit_id"),
+                "state": "COMMENTED",
+                "user": {"login": APP_LOGIN},
+            }
+        )
         for comment in body.get("comments", []):
             pull.comments.append(
                 {
@@ -411,7 +455,11 @@ class FakeGitHub:
     def _permission(self, repo: str, user: str, query: dict, body: dict | None):
         role = self.repo(repo).permissions.get(user)
         if role is None:
-            return self._json(404, {"message": f"{user} is not a user"}) if user.startswith("ghost") else self._json(200, {"permission": "read", "role_name": "read", "user": {"login": user}})
+            return (
+                self._json(404, {"message": f"{user} is not a user"})
+                if user.startswith("ghost")
+                else self._json(200, {"permission": "read", "role_name": "read", "user": {"login": user}})
+            )
         permission = {"maintain": "write", "triage": "read"}.get(role, role)
         return self._json(200, {"permission": permission, "role_name": role, "user": {"login": user}})
 
@@ -419,7 +467,12 @@ class FakeGitHub:
 
     def _comment(self, repo: str, number: str, query: dict, body: dict | None):
         assert body is not None
-        comment = {"id": next(self._ids), "issue": int(number), "body": body["body"], "user": {"login": APP_LOGIN, "type": "Bot"}}
+        comment = {
+            "id": next(self._ids),
+            "issue": int(number),
+            "body": body["body"],
+            "user": {"login": APP_LOGIN, "type": "Bot"},
+        }
         self.repo(repo).issue_comments.append(comment)
         return self._json(201, comment)
 
@@ -445,13 +498,25 @@ class FakeGitHub:
             {"path": path, "mode": "100644", "type": "blob", "sha": blob_sha(text.encode()), "size": len(text.encode())}
             for path, text in sorted(commit.files.items())
         ]
-        return self._json(200, {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False})
+        return self._json(
+            200, {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False}
+        )
 
     def _blob(self, repo: str, sha: str, query: dict, body: dict | None):
         data = self.blobs.get(sha)
         if data is None:
             return self._not_found()
-        return self._json(200, {"sha": sha, "size": len(data), "encoding": "base64", "content": base64.b64encode(data).decode(), "url": "", "node_id": ""})
+        return self._json(
+            200,
+            {
+                "sha": sha,
+                "size": len(data),
+                "encoding": "base64",
+                "content": base64.b64encode(data).decode(),
+                "url": "",
+                "node_id": "",
+            },
+        )
 
     def _create_blob(self, repo: str, query: dict, body: dict | None):
         assert body is not None and body.get("encoding") == "base64"
@@ -472,13 +537,29 @@ class FakeGitHub:
         commit = self.commits.get(sha)
         if commit is None:
             return self._not_found()
-        return self._json(200, {"sha": sha, "message": commit.message, "tree": {"sha": sha, "url": ""}, "parents": [{"sha": p} for p in commit.parents]})
+        return self._json(
+            200,
+            {
+                "sha": sha,
+                "message": commit.message,
+                "tree": {"sha": sha, "url": ""},
+                "parents": [{"sha": p} for p in commit.parents],
+            },
+        )
 
     def _create_commit(self, repo: str, query: dict, body: dict | None):
         assert body is not None
         files = self.commits[body["tree"]].files
         sha = self.add_commit(files, body["parents"], message=body["message"], author=APP_LOGIN)
-        return self._json(201, {"sha": sha, "message": body["message"], "tree": {"sha": body["tree"]}, "parents": [{"sha": p} for p in body["parents"]]})
+        return self._json(
+            201,
+            {
+                "sha": sha,
+                "message": body["message"],
+                "tree": {"sha": body["tree"]},
+                "parents": [{"sha": p} for p in body["parents"]],
+            },
+        )
 
     def _ref(self, repo: str, branch: str, query: dict, body: dict | None):
         sha = self.repo(repo).refs.get(branch)
@@ -520,7 +601,9 @@ class FakeGitHub:
         assert body is not None
         check_id = next(self._ids)
         self.check_runs[check_id] = {**body, "id": check_id, "annotations": []}
-        return self._json(201, {"id": check_id, "head_sha": body["head_sha"], "name": body["name"], "status": body.get("status")})
+        return self._json(
+            201, {"id": check_id, "head_sha": body["head_sha"], "name": body["name"], "status": body.get("status")}
+        )
 
     def _update_check(self, repo: str, check_id: str, query: dict, body: dict | None):
         assert body is not None

@@ -1,0 +1,354 @@
+"""`/ortfix` and fix pull requests against the fake GitHub, from GitHub's own issue_comment and push examples."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from bot import events, render, routing
+from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request
+from bot.jobs import run_delivery
+from bot.lockfile_refresh import RefreshFailed, refresh
+from bot.repo_config import RepoConfig
+from tests.conftest import example
+from tests.fake_github import APP_LOGIN, PullRequest
+
+REPO = "octo-org/web-app"
+MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
+LOCK = (
+    '{\n  "lockfileVersion": 3,\n  "packages": {\n    "node_modules/onnxruntime-web": {"version": "1.22.0"}\n  }\n}\n'
+)
+MODEL = "import * as ort from 'onnxruntime-web';\nexport const s = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
+SETUP = "ort.env.wasm.wasmPaths = { wasm: '/ort-wasm-simd-threaded.jsep.wasm' };\n"
+WORKFLOW = "steps:\n  - run: node -e \"require('onnxruntime-web')\" # webgpu\n"
+
+
+def fake_refresher(lockfile: str, files: dict[str, bytes]) -> bytes:
+    """A recorded result: what `npm install --package-lock-only` wrote for ^1.30.0."""
+    assert json.loads(files["package.json"])["dependencies"]["onnxruntime-web"] == "^1.30.0"
+    return LOCK.replace("1.22.0", "1.30.0").encode()
+
+
+@pytest.fixture(autouse=True)
+def recorded_npm(monkeypatch):
+    monkeypatch.setattr("bot.fix.refresh", fake_refresher)
+
+
+def make_pull(github, **extra) -> PullRequest:
+    base = {
+        "package.json": MANIFEST,
+        "package-lock.json": LOCK,
+        "src/setup.js": SETUP,
+        ".github/workflows/ci.yml": WORKFLOW,
+    }
+    head = {**base, "src/model.js": MODEL}
+    github.repo(REPO).refs["main"] = github.add_commit(base)
+    return github.add_pull(PullRequest(REPO, 31, base=base, head=head, head_ref="feature", author="author", **extra))
+
+
+def comment_payload(body: str, user: str = "author", on_pull: bool = True, number: int = 31) -> dict:
+    payload = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
+    owner, name = REPO.split("/")
+    payload["repository"].update({"full_name": REPO, "name": name, "default_branch": "main"})
+    payload["repository"]["owner"]["login"] = owner
+    payload["issue"].update({"number": number})
+    payload["issue"]["user"]["login"] = "author"
+    if not on_pull:
+        del payload["issue"]["pull_request"]
+    payload["comment"].update({"body": body, "id": 890173751})
+    payload["comment"]["user"]["login"] = user
+    payload["installation"] = {"id": 42}
+    return payload
+
+
+def deliver(service, name: str, payload: dict, delivery: str = "c-1") -> None:
+    event = events.parse(name, delivery, json.dumps(payload).encode())
+    assert routing.route(event) is not None
+    assert service.store.accept(delivery, name, event.action, json.dumps(payload).encode())
+    run_delivery(service, delivery)
+
+
+def replies(github) -> list[str]:
+    return [c["body"] for c in github.repo(REPO).issue_comments]
+
+
+def test_ortfix_commits_every_fix_in_one_commit(service, github) -> None:
+    """The import, the asset and the range (with its lockfile) in one commit on the PR's branch; workflows untouched."""
+    pull = make_pull(github)
+    old_head = pull.head_sha
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    new_head = github.repo(REPO).refs["feature"]
+    commit = github.commits[new_head]
+    assert commit.parents == [old_head] and commit.author == APP_LOGIN
+    assert render.COMMIT_TRAILER in commit.message
+    assert "'onnxruntime-web/webgpu'" in commit.files["src/model.js"]
+    assert "ort-wasm-simd-threaded.asyncify.wasm" in commit.files["src/setup.js"]
+    assert '"onnxruntime-web": "^1.30.0"' in commit.files["package.json"]
+    assert '"version": "1.30.0"' in commit.files["package-lock.json"]
+    assert commit.files[".github/workflows/ci.yml"] == WORKFLOW
+    assert github.count("POST", "/git/commits$") == 1
+    (reply,) = replies(github)
+    assert f"https://github.com/{REPO}/commit/{new_head}" in reply and "`feature`" in reply
+    assert [r for _, r in github.repo(REPO).reactions] == ["eyes", "rocket"]
+
+
+def test_a_second_ortfix_finds_nothing_and_says_so(service, github) -> None:
+    make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix"), "c-1")
+    deliver(service, "issue_comment", comment_payload("/ortfix fix"), "c-2")
+    assert github.count("POST", "/git/commits$") == 1
+    assert replies(github)[-1].startswith("ortfix found nothing to fix")
+
+
+def test_a_redelivered_command_is_answered_once(service, github) -> None:
+    """GitHub's Redeliver of a finished delivery, and the same comment in a new delivery: one answer."""
+    make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix"), "c-1")
+    run_delivery(service, "c-1")
+    event_body = json.dumps(comment_payload("/ortfix")).encode()
+    service.store.accept("c-9", "issue_comment", "created", event_body)
+    run_delivery(service, "c-9")
+    assert len(replies(github)) == 1
+
+
+@pytest.mark.parametrize("role", ["read", "triage", None])
+def test_people_without_write_access_are_refused_politely(service, github, role) -> None:
+    """read, triage or an outside commenter: a short reply, and nothing changes."""
+    pull = make_pull(github)
+    if role:
+        github.repo(REPO).permissions["visitor"] = role
+    deliver(service, "issue_comment", comment_payload("/ortfix", user="visitor"))
+    assert github.repo(REPO).refs["feature"] == pull.head_sha
+    assert replies(github) == [render.REFUSED.format(user="visitor")]
+
+
+@pytest.mark.parametrize("role", ["write", "maintain", "admin"])
+def test_people_with_write_access_are_served(service, github, role) -> None:
+    pull = make_pull(github)
+    github.repo(REPO).permissions["maintainer"] = role
+    deliver(service, "issue_comment", comment_payload("/ortfix", user="maintainer"))
+    assert github.repo(REPO).refs["feature"] != pull.head_sha
+
+
+def test_the_branch_moving_meanwhile_is_retried_once_on_the_new_head(service, github) -> None:
+    """Someone pushes between ortfix's read and its ref update: the non-forced update fails, the retry lands."""
+    pull = make_pull(github)
+    original = github._create_commit
+    pushed = []
+
+    def push_first(repo, query, body):
+        if not pushed:  # a human pushes just before ortfix's first commit lands
+            pushed.append(github.set_branch(REPO, "feature", {**pull.head, "README.md": "hi\n"}))
+            pull.head = dict(github.commits[pushed[0]].files)
+            github.commits[pull.head_sha] = github.commits[pushed[0]]
+        return original(repo, query, body)
+
+    github.routes = [(m, p, push_first if h == original else h) for m, p, h in github.routes]
+    result = fix_pull_request(service.app.installation(42), service.store, REPO, 31, RepoConfig())
+    head = github.commits[github.repo(REPO).refs["feature"]]
+    assert result.commit == github.repo(REPO).refs["feature"]
+    assert head.files["README.md"] == "hi\n" and "'onnxruntime-web/webgpu'" in head.files["src/model.js"]
+    assert github.count("PATCH", "/git/refs/heads/feature") == 2
+
+
+@pytest.mark.parametrize(
+    ("fork_owner", "can_modify", "pushed"),
+    [("User", True, True), ("User", False, False), ("Organization", True, False)],
+)
+def test_forks(service, github, fork_owner: str, can_modify: bool, pushed: bool) -> None:
+    """A user-owned fork that allows edits gets the commit; otherwise the author gets the diff and a review."""
+    pull = make_pull(github, head_repo="someone/web-app", fork_owner_type=fork_owner, maintainer_can_modify=can_modify)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    fork_head = github.repo("someone/web-app").refs["feature"]
+    assert (fork_head != pull.head_sha) is pushed
+    if not pushed:
+        (reply,) = replies(github)
+        assert "```diff\n" in reply and "+import * as ort from 'onnxruntime-web/webgpu';" in reply
+        assert len(pull.reviews) == 1  # the one-click suggestions
+
+
+def test_a_lockfile_that_cannot_be_refreshed_keeps_its_range(service, github, monkeypatch) -> None:
+    """npm missing or failing: the range stays, the rest is committed, and the reply says what to run."""
+
+    def broken(lockfile, files):
+        raise RefreshFailed("npm install --package-lock-only", "npm is not installed on the ortfix server")
+
+    monkeypatch.setattr("bot.fix.refresh", broken)
+    make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    commit = github.commits[github.repo(REPO).refs["feature"]]
+    assert commit.files["package.json"] == MANIFEST and commit.files["package-lock.json"] == LOCK
+    assert "'onnxruntime-web/webgpu'" in commit.files["src/model.js"]
+    assert "npm install --package-lock-only" in replies(github)[0]
+
+
+def test_check_reruns_the_review_and_help_answers(service, github) -> None:
+    pull = make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix check", user="visitor"), "c-1")
+    assert len(pull.reviews) == 1 and github.check_runs
+    deliver(service, "issue_comment", comment_payload("/ortfix help", user="visitor"), "c-2")
+    assert replies(github) == [render.HELP]
+
+
+def test_a_failure_gets_a_confused_reaction_and_a_reply(service, github) -> None:
+    make_pull(github)
+    github.fail("GET", r"/pulls/31$", 404)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert [r for _, r in github.repo(REPO).reactions] == ["eyes", "confused"]
+    assert "GitHub answered 404" in replies(github)[0]
+
+
+def test_comments_by_bots_and_without_commands_are_not_routed() -> None:
+    bot = comment_payload("/ortfix")
+    bot["comment"]["user"].update({"login": APP_LOGIN, "type": "Bot"})
+    plain = comment_payload("thanks!")
+    quoted = comment_payload("> /ortfix\nI wonder what this does")
+    for payload in (bot, plain, quoted):
+        assert routing.route(events.parse("issue_comment", "x", json.dumps(payload).encode())) is None
+
+
+def test_an_edit_that_keeps_the_command_is_not_a_new_command() -> None:
+    """Fixing a typo in a comment that already said /ortfix does not run it again; adding it does."""
+    payload = comment_payload("/ortfix\nthanks!")
+    payload["action"] = "edited"
+    payload["changes"] = {"body": {"from": "/ortfix\nthanx"}}
+    assert routing.route(events.parse("issue_comment", "x", json.dumps(payload).encode())) is None
+    payload["changes"] = {"body": {"from": "thanks!"}}
+    assert routing.route(events.parse("issue_comment", "x", json.dumps(payload).encode())) == routing.COMMAND
+
+
+# --- the fix pull request ---------------------------------------------------------------------------------
+
+
+def default_branch(github, files: dict[str, str] | None = None) -> str:
+    base = files or {"package.json": MANIFEST, "package-lock.json": LOCK, "src/model.js": MODEL, "src/setup.js": SETUP}
+    return github.set_branch(REPO, "main", base)
+
+
+def push_payload() -> dict:
+    payload = example("push/with-installation.payload.json")
+    payload["repository"].update({"full_name": REPO, "default_branch": "main"})
+    payload.update({"ref": "refs/heads/main", "deleted": False})
+    payload["installation"] = {"id": 42}
+    return payload
+
+
+def fix_pulls(github) -> list[PullRequest]:
+    return [p for p in github.pulls.values() if p.head_ref == FIX_BRANCH]
+
+
+def test_ortfix_on_an_issue_opens_one_fix_pull_request(service, github) -> None:
+    default_branch(github)
+    github.repo(REPO).permissions["maintainer"] = "write"
+    deliver(service, "issue_comment", comment_payload("/ortfix", user="maintainer", on_pull=False, number=5))
+    (pull,) = fix_pulls(github)
+    assert pull.labels == ["ortfix"] and pull.state == "open"
+    assert "'onnxruntime-web/webgpu'" in pull.head["src/model.js"]
+    assert "microsoft/onnxruntime#32578" in pull.body and "How to verify" in pull.body
+    assert replies(github) == [render.FIX_PULL_OPENED.format(number=pull.number)]
+
+
+def test_a_push_opens_the_fix_pull_request_only_where_the_config_opts_in(service, github) -> None:
+    default_branch(github)
+    deliver(service, "push", push_payload(), "p-1")
+    assert fix_pulls(github) == []
+    github.contents[(REPO, ".github/ortfix.yml")] = "fix_prs: true\n"
+    service.store.put(f"config:{REPO}", "")  # the cached config expires
+    deliver(service, "push", push_payload(), "p-2")
+    assert len(fix_pulls(github)) == 1
+
+
+def client_and_config(service):
+    return service.app.installation(42), RepoConfig(fix_prs=True)
+
+
+def test_no_duplicate_and_kept_current_as_the_default_branch_moves(service, github) -> None:
+    """A re-run changes nothing; a new commit on main rebuilds the branch on it; the PR is the same one."""
+    client, config = client_and_config(service)
+    default_branch(github)
+    first = ensure_fix_pull(client, service.store, REPO, "main", config)
+    again = ensure_fix_pull(client, service.store, REPO, "main", config)
+    assert (first.action, again.action) == ("opened", "unchanged") and len(fix_pulls(github)) == 1
+    files = {**github.branch_files(REPO, "main"), "README.md": "news\n"}
+    github.set_branch(REPO, "main", files)
+    moved = ensure_fix_pull(client, service.store, REPO, "main", config)
+    assert moved == type(first)("updated", first.number)
+    assert github.branch_files(REPO, FIX_BRANCH)["README.md"] == "news\n"
+
+
+def test_closed_when_the_findings_are_gone(service, github) -> None:
+    client, config = client_and_config(service)
+    default_branch(github)
+    opened = ensure_fix_pull(client, service.store, REPO, "main", config)
+    github.set_branch(REPO, "main", github.branch_files(REPO, FIX_BRANCH))  # the fix was merged by hand
+    closed = ensure_fix_pull(client, service.store, REPO, "main", config)
+    assert closed.action == "closed" and github.pulls[(REPO, opened.number)].state == "closed"
+    assert FIX_BRANCH not in github.repo(REPO).refs
+
+
+def test_a_pull_request_a_human_closed_stays_closed(service, github) -> None:
+    """Closed without merging: not reopened while the findings are the same; a new finding brings it back."""
+    client, config = client_and_config(service)
+    default_branch(github)
+    opened = ensure_fix_pull(client, service.store, REPO, "main", config)
+    github.pulls[(REPO, opened.number)].state = "closed"
+    assert ensure_fix_pull(client, service.store, REPO, "main", config).action == "respected-close"
+    files = {**github.branch_files(REPO, "main"), "src/more.js": "import 'onnxruntime-web';\n"}
+    github.set_branch(REPO, "main", files)
+    assert ensure_fix_pull(client, service.store, REPO, "main", config).action == "opened"
+
+
+def test_a_branch_a_human_pushed_to_is_left_alone(service, github) -> None:
+    client, config = client_and_config(service)
+    default_branch(github)
+    ensure_fix_pull(client, service.store, REPO, "main", config)
+    human = github.set_branch(REPO, FIX_BRANCH, {**github.branch_files(REPO, FIX_BRANCH), "NOTE.md": "mine\n"})
+    github.set_branch(REPO, "main", {**github.branch_files(REPO, "main"), "README.md": "news\n"})
+    assert ensure_fix_pull(client, service.store, REPO, "main", config).action == "human-pushed"
+    assert github.repo(REPO).refs[FIX_BRANCH] == human
+
+
+def test_refresh_runs_the_package_manager_in_an_empty_directory(tmp_path) -> None:
+    """A recorded npm run: the command, the files it saw (only the manifests and the lockfile), the result."""
+    seen = {}
+
+    def npm(command, cwd, env, **kwargs):
+        from pathlib import Path
+
+        seen["command"], seen["files"], seen["env"] = command, sorted(p.name for p in Path(cwd).iterdir()), env
+        (Path(cwd) / "package-lock.json").write_text('{"lockfileVersion": 3}')
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    if shutil.which("npm") is None:
+        pytest.fail("npm is not installed")
+    out = refresh("package-lock.json", {"package.json": b"{}", "package-lock.json": b"{}"}, run=npm)
+    assert out == b'{"lockfileVersion": 3}'
+    assert seen["command"][:3] == ["npm", "install", "--package-lock-only"] and "--ignore-scripts" in seen["command"]
+    assert seen["files"] == ["package-lock.json", "package.json"]
+    assert set(seen["env"]) == {"PATH", "HOME", "COREPACK_ENABLE_DOWNLOAD_PROMPT", "CI"}  # no tokens, no secrets
+
+
+def test_a_failing_or_slow_package_manager_is_a_clear_failure() -> None:
+    def fails(command, **kwargs):
+        return subprocess.CompletedProcess(command, 1, "", "npm ERR! 404 Not Found\n")
+
+    def hangs(command, **kwargs):
+        raise subprocess.TimeoutExpired(command, 1)
+
+    with pytest.raises(RefreshFailed, match="404 Not Found"):
+        refresh("package-lock.json", {"package.json": b"{}", "package-lock.json": b"{}"}, run=fails)
+    with pytest.raises(RefreshFailed, match="gave up"):
+        refresh("package-lock.json", {"package.json": b"{}", "package-lock.json": b"{}"}, run=hangs)
+
+
+@pytest.mark.npm
+def test_real_npm_regenerates_the_lockfile_for_a_raised_range() -> None:
+    """The one test that runs npm for real against the registry."""
+    manifest = b'{"name": "x", "version": "1.0.0", "dependencies": {"onnxruntime-web": "^1.30.0"}}'
+    old = {"name": "x", "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": {}}
+    lock = refresh("package-lock.json", {"package.json": manifest, "package-lock.json": json.dumps(old).encode()})
+    assert json.loads(lock)["packages"]["node_modules/onnxruntime-web"]["version"].startswith("1.")
+    assert json.loads(lock)["packages"][""]["dependencies"]["onnxruntime-web"] == "^1.30.0"
