@@ -57,7 +57,7 @@ def _right_lines(patch: str | None, added_only: bool) -> set[int]:
     if not patch:
         return set()
     hunks = PatchSet(f"--- a/f\n+++ b/f\n{patch}\n")[0]
-    return {l.target_line_no for h in hunks for l in h if l.target_line_no and (l.is_added or not added_only)}
+    return {ln.target_line_no for h in hunks for ln in h if ln.target_line_no and (ln.is_added or not added_only)}
 
 
 @dataclass
