@@ -116,6 +116,24 @@ class GitHubApp:
     def installation(self, installation_id: int) -> GitHubClient:
         return GitHubClient(self, installation_id)
 
+    def installation_of(self, repo: str) -> int:
+        """GET /repos/{owner}/{repo}/installation (as the app): which installation covers a repository."""
+        owner, name = repo.split("/")
+        try:
+            return int(self.integration.get_repo_installation(owner, name).id)
+        except GithubException as error:
+            raise _error(error) from None
+
+    def installations(self) -> list[dict]:
+        """GET /app/installations (as the app itself): id and account login of each."""
+        try:
+            return [
+                {"id": i.id, "account": i.account.login if i.account else ""}
+                for i in self.integration.get_installations()
+            ]
+        except GithubException as error:
+            raise _error(error) from None
+
 
 class GitHubClient:
     """One installation's REST client for one job: counts its calls and the rate limit left."""
@@ -282,6 +300,35 @@ class GitHubClient:
             raise
         return str(data.get("role_name") or data.get("permission") or "none")
 
+    def repository(self, repo: str) -> dict:
+        """GET /repos/{owner}/{repo}: default branch, archived, fork."""
+        _, data = self.request("GET", f"/repos/{repo}")
+        return data
+
+    def repositories(self) -> list[dict]:
+        """GET /installation/repositories (paginated): the repositories this installation may see."""
+        found: list[dict] = []
+        url: str | None = "/installation/repositories"
+        query: dict | None = {"per_page": PER_PAGE}
+        while url:
+            headers, data = self.request("GET", url, params=query)
+            found += data.get("repositories", [])
+            match = _NEXT.search({k.lower(): v for k, v in headers.items()}.get("link", ""))
+            url, query = (match.group(1), None) if match else (None, None)
+        return found
+
+    def branch_head(self, repo: str, branch: str, etag: str | None = None) -> tuple[str | None, str | None]:
+        """GET /repos/{owner}/{repo}/git/ref/{ref}, conditional: (sha, etag); (None, etag) when not modified.
+
+        A 304 answer costs no rate limit, so an unchanged repository is re-checked for free.
+        """
+        headers = {"If-None-Match": etag} if etag else None
+        response_headers, data = self.request("GET", f"/repos/{repo}/git/ref/heads/{quote(branch)}", headers=headers)
+        new_etag = {k.lower(): v for k, v in response_headers.items()}.get("etag")
+        if not data:
+            return None, etag
+        return data["object"]["sha"], new_etag
+
     # --- issues and comments -----------------------------------------------------------------------------
 
     def comment(self, repo: str, number: int, body: str) -> dict:
@@ -292,6 +339,20 @@ class GitHubClient:
     def react(self, repo: str, comment_id: int, content: str) -> None:
         """POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions (eyes, rocket, confused, …)."""
         self.request("POST", f"/repos/{repo}/issues/comments/{comment_id}/reactions", body={"content": content})
+
+    def issues_labelled(self, repo: str, label: str) -> list[dict]:
+        """GET /repos/{owner}/{repo}/issues?labels=…&state=all (paginated), pull requests left out."""
+        items = self.paginate(f"/repos/{repo}/issues", {"labels": label, "state": "all"})
+        return [i for i in items if "pull_request" not in i]
+
+    def create_issue(self, repo: str, title: str, body: str, labels: list[str]) -> int:
+        """POST /repos/{owner}/{repo}/issues."""
+        _, data = self.request("POST", f"/repos/{repo}/issues", body={"title": title, "body": body, "labels": labels})
+        return int(data["number"])
+
+    def update_issue(self, repo: str, number: int, **fields: Any) -> None:
+        """PATCH /repos/{owner}/{repo}/issues/{issue_number} (title, body, state, state_reason)."""
+        self.request("PATCH", f"/repos/{repo}/issues/{number}", body=fields)
 
     def add_labels(self, repo: str, number: int, labels: list[str]) -> None:
         """POST /repos/{owner}/{repo}/issues/{issue_number}/labels."""

@@ -11,11 +11,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from huey import Huey, RedisHuey, crontab
 from huey.storage import SqliteStorage
 
-from bot import commands, events, fix, render, routing
+from bot import audit, commands, events, fix, render, routing
 from bot.github_client import GitHubApp, GitHubClient, GitHubError
 from bot.logs import JOB_CONTEXT
 from bot.review import Busy, PullRequest, load_config, review_pull_request
@@ -28,6 +29,7 @@ RETRIES = 5
 RETRY_DELAY = 20  # seconds; a busy pull request or a GitHub outage gets a few more tries
 QUEUED_GRACE = 900.0  # a delivery queued this long was lost between the store and the queue: queue it again
 EMPTY_QUEUE_GRACE = 60.0  # …or this long, when the queue is empty (its task was taken by a worker that died)
+AUDIT_KEY_TTL = 8 * 24 * 3600  # a week's audit key outlives the week
 
 
 @dataclass
@@ -40,6 +42,9 @@ class Service:
     app: GitHubApp | None
     enqueue: Callable[[str], object] = field(init=False)  # queue a delivery's job
     sweep: Callable[[], object] = field(init=False)  # queue again what a dead worker left (a periodic task)
+    audit_week: Callable[[], object] = field(init=False)  # the weekly fan-out (a periodic task)
+    audit_installation: Any = field(init=False)  # huey tasks: call to queue, .schedule(...) to delay
+    audit_repo: Any = field(init=False)
 
 
 class _SqliteStorage(SqliteStorage):
@@ -80,6 +85,20 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
     def handle_delivery(delivery_id: str) -> None:
         run_delivery(service, delivery_id)
 
+    @service.huey.periodic_task(_crontab(settings.audit_cron), name="audit_week")
+    def audit_week() -> None:
+        if service.app is not None:
+            for installation in service.app.installations():
+                audit_installation(installation["id"])
+
+    @service.huey.task(retries=3, retry_delay=300, name="audit_installation")
+    def audit_installation(installation_id: int, only: list[str] | None = None) -> None:
+        fan_out_audits(service, installation_id, only)
+
+    @service.huey.task(retries=2, retry_delay=600, name="audit_repo")
+    def audit_repo(installation_id: int, repo: dict) -> None:
+        run_audit(service, installation_id, repo)
+
     @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
     def requeue_orphans() -> None:
         grace = EMPTY_QUEUE_GRACE if service.huey.pending_count() == 0 else QUEUED_GRACE
@@ -90,7 +109,57 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
 
     service.enqueue = handle_delivery
     service.sweep = requeue_orphans.call_local
+    service.audit_installation = audit_installation
+    service.audit_repo = audit_repo
+    service.audit_week = audit_week.call_local
     return service
+
+
+def _crontab(spec: str):
+    minute, hour, day, month, weekday = spec.split()
+    return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=weekday)
+
+
+def fan_out_audits(service: Service, installation_id: int, only: list[str] | None = None) -> int:
+    """Queue one audit per repository of an installation, paced by its rate limit; once per repo and week.
+
+    `only`: the repositories just added (audited once, right away). Returns how many were queued.
+    """
+    assert service.app is not None
+    client = service.app.installation(installation_id)
+    repos = [r for r in client.repositories() if not r.get("archived") and not r.get("fork")]
+    if only is not None:
+        repos = [r for r in repos if r["full_name"] in only]
+    week = time.strftime("%G-W%V", time.gmtime(service.store.clock()))
+    due = []
+    for repo in repos:
+        key = f"audit-once:{repo['full_name']}" if only is not None else f"audit-week:{repo['full_name']}:{week}"
+        if service.store.acquire(key, AUDIT_KEY_TTL):  # two consumers firing the weekly task queue it once
+            due.append(repo)
+    for repo, delay in zip(due, audit.pacing(len(due), client.rate_remaining), strict=True):
+        fields = {k: repo.get(k) for k in ("full_name", "default_branch", "archived", "fork")}
+        service.audit_repo.schedule((installation_id, fields), delay=delay)
+    _record_calls(service, client)
+    return len(due)
+
+
+def run_audit(service: Service, installation_id: int, repo: dict) -> audit.AuditOutcome:
+    assert service.app is not None
+    client = service.app.installation(installation_id)
+    token = JOB_CONTEXT.set({"installation": installation_id, "repo": repo["full_name"], "job": "audit"})
+    try:
+        if not repo.get("default_branch"):
+            repo = client.repository(repo["full_name"])
+        outcome = audit.audit_repository(
+            client, service.store, audit.RepoInfo.from_api(repo), dry_run=service.settings.dry_run
+        )
+        log.info(
+            "audit.done", extra={"outcome": outcome.action, "findings": outcome.findings, "github_calls": client.calls}
+        )
+        return outcome
+    finally:
+        _record_calls(service, client)
+        JOB_CONTEXT.reset(token)
 
 
 def run_delivery(service: Service, delivery_id: str) -> None:
@@ -251,6 +320,15 @@ def _reason(error: Exception) -> str:
     return type(error).__name__
 
 
+def audit_new_job(service: Service, event: events.Event) -> None:
+    """A new installation, or repositories added to one: audit those once, right away."""
+    payload = event.payload
+    added = payload.get("repositories") if event.name == "installation" else payload.get("repositories_added")
+    names = [r["full_name"] for r in added or []]
+    if names and event.installation_id is not None:
+        service.audit_installation(event.installation_id, names)
+
+
 def fix_pull_job(service: Service, event: events.Event) -> None:
     """After a push to the default branch: keep the fix pull request current, where the config opts in."""
     repo = event.payload["repository"]["full_name"]
@@ -276,4 +354,5 @@ HANDLERS: dict[str, Callable[[Service, events.Event], None]] = {
     routing.REVIEW: review_job,
     routing.COMMAND: command_job,
     routing.FIX_PULL: fix_pull_job,
+    routing.AUDIT_NEW: audit_new_job,
 }

@@ -236,3 +236,81 @@ def unified_patch(before: dict[str, bytes], after: dict[str, bytes]) -> str:
         parts.append(f"diff --git a/{path} b/{path}\n")
         parts.extend(difflib.unified_diff(old, new, f"a/{path}", f"b/{path}"))
     return "".join(parts).rstrip("\n")
+
+
+# --- the audit issue ---------------------------------------------------------------------------------
+
+AUDIT_MARKER = "<!-- ortfix:audit -->"
+AUDIT_TITLE = "onnxruntime-web loads the JSEP WebGPU backend in {n} place{s}"
+AUDIT_BODY = """{marker}
+ortfix audits the default branch every week. At {sha_link}, this repository loads **JSEP**, the JavaScript \
+WebGPU backend of onnxruntime-web that the maintainers deprecated in 1.29 and that computes wrong results for some \
+quantized models (microsoft/onnxruntime#32578), in the places below. `onnxruntime-web/webgpu` loads the native \
+WebGPU EP from 1.23.0 on.
+
+**To fix it all in one pull request, comment `/ortfix` on this issue.**
+
+| where | rule | now | suggested |
+|---|---|---|---|
+{rows}
+
+**onnxruntime-web in use**: {versions}
+
+This issue is updated in place each week and closed when nothing is left. Turn the audit off with `audit: off` in \
+`.github/ortfix.yml`."""
+AUDIT_ROW = "| [{path}:{line}]({url}) | `{rule}` ({severity}) | {now} | {suggested} |"
+AUDIT_CLEAN = (
+    "The audit of {sha} found nothing left to change. Closing; ortfix reopens this issue if a finding returns."
+)
+AUDIT_NO_VERSIONS = "no package.json declares it (CDN or vendored use only)"
+
+
+def audit_title(findings: list[Finding]) -> str:
+    return AUDIT_TITLE.format(n=len(findings), s="" if len(findings) == 1 else "s")
+
+
+def audit_body(repo: str, sha: str, findings: list[Finding], versions: dict[str, dict[str, str | None]]) -> str:
+    rows = "\n".join(
+        AUDIT_ROW.format(
+            path=f.path,
+            line=f.line,
+            url=f"https://github.com/{repo}/blob/{sha}/{f.path}#L{f.line}",
+            rule=f.rule,
+            severity=f.severity,
+            now=_cell(f.original),
+            suggested=_cell(f.replacement) if f.replacement else "no one-line fix: see the rule",
+        )
+        for f in findings
+    )
+    return AUDIT_BODY.format(
+        marker=AUDIT_MARKER,
+        sha_link=f"[`{sha[:7]}`](https://github.com/{repo}/tree/{sha})",
+        rows=rows,
+        versions=_versions(versions),
+    )
+
+
+def _versions(versions: dict[str, dict[str, str | None]]) -> str:
+    if not versions:
+        return AUDIT_NO_VERSIONS
+    parts = []
+    for directory, found in sorted(versions.items()):
+        installed = f", lockfile {found['installed']}" if found.get("installed") else ""
+        parts.append(f"`{directory}`: `{found['range']}`{installed}")
+    return "; ".join(parts)
+
+
+def _cell(line: str) -> str:
+    """A source line in a table cell: code, with the pipes that would end the cell escaped."""
+    text = line.strip().replace("|", "\\|")
+    if len(text) > 120:
+        text = text[:117] + "…"
+    return f"`{text}`"
+
+
+def audit_summary(findings: list[Finding], versions: dict[str, dict[str, str | None]]) -> dict:
+    """What the org-wide view shows of a repository: findings by rule, and versions in use."""
+    by_rule: dict[str, int] = {}
+    for finding in findings:
+        by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
+    return {"by_rule": by_rule, "versions": _versions(versions) if versions else ""}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from bot.backends import PACKAGE, table, wrappers
 from bot.detector import Report, Scanner
 from bot.detector.sources import mentions
-from bot.github_client import GitHubClient
+from bot.github_client import GitHubClient, TreeEntry
 from bot.repo_config import RepoConfig
 from bot.store import Store
 
@@ -36,7 +36,14 @@ def scanner_for(config: RepoConfig) -> Scanner:
     return Scanner(ignore=config.ignore, versions=versions)
 
 
-def scan_commit(client: GitHubClient, store: Store, repo: str, sha: str, config: RepoConfig) -> CommitScan:
+def scan_commit(
+    client: GitHubClient, store: Store, repo: str, sha: str, config: RepoConfig, cdn_scope: bool = False
+) -> CommitScan:
+    """Scan `sha` of `repo`. With `cdn_scope` (the audit), source files are read only where they can matter:
+
+    in packages whose package.json (or one above it) names onnxruntime-web or a wrapper, and HTML anywhere
+    (a `<script src>` or an import map can load the CDN build without any package.json).
+    """
     scanner = scanner_for(config)
     entries = [e for e in client.tree(repo, sha) if scanner.wants(e.path)]
     scan = CommitScan(Report())
@@ -48,7 +55,13 @@ def scan_commit(client: GitHubClient, store: Store, repo: str, sha: str, config:
     lockfiles = [
         e for e in entries if kinds[e.path] == "lockfile" and _above_any(posixpath.dirname(e.path), interesting)
     ]
-    sources = [e for e in entries if kinds[e.path] == "source" and store.get(f"blob:{e.sha}") != IRRELEVANT]
+    sources = [
+        e
+        for e in entries
+        if kinds[e.path] == "source"
+        and store.get(f"blob:{e.sha}") != IRRELEVANT
+        and (not cdn_scope or e.path.endswith((".html", ".htm")) or _under_any(e.path, interesting))
+    ]
     _read(client, store, repo, scanner, scan, lockfiles, remember=False)
     _read(client, store, repo, scanner, scan, sources, remember=True)
     scanner.report.files_scanned += sum(1 for e in entries if kinds[e.path] == "source") - len(sources)
@@ -56,7 +69,15 @@ def scan_commit(client: GitHubClient, store: Store, repo: str, sha: str, config:
     return scan
 
 
-def _read(client, store, repo, scanner: Scanner, scan: CommitScan, entries, remember: bool) -> None:
+def _read(
+    client: GitHubClient,
+    store: Store,
+    repo: str,
+    scanner: Scanner,
+    scan: CommitScan,
+    entries: list[TreeEntry],
+    remember: bool,
+) -> None:
     small = []
     for entry in entries:
         if entry.size > scanner.cap(scanner.wants(entry.path) or "source"):
@@ -73,6 +94,17 @@ def _read(client, store, repo, scanner: Scanner, scan: CommitScan, entries, reme
         if relevant:
             scan.texts[entry.path] = data
         scanner.add(entry.path, data)
+
+
+def _under_any(path: str, interesting: set[str]) -> bool:
+    """Whether a package.json at or above `path` names onnxruntime-web or a wrapper."""
+    directory = posixpath.dirname(path)
+    while True:
+        if directory in interesting:
+            return True
+        if not directory:
+            return False
+        directory = posixpath.dirname(directory)
 
 
 def _above_any(directory: str, below: set[str]) -> bool:

@@ -8,6 +8,7 @@ from bot.events import Event
 REVIEW = "review"
 COMMAND = "command"
 FIX_PULL = "fix-pull"
+AUDIT_NEW = "audit-new"
 
 ROUTES: dict[tuple[str, str], str] = {
     ("pull_request", "opened"): REVIEW,
@@ -19,6 +20,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("issue_comment", "created"): COMMAND,
     ("issue_comment", "edited"): COMMAND,
     ("push", ""): FIX_PULL,  # only for the default branch, and only where the config opts in
+    ("installation", "created"): AUDIT_NEW,  # audit new repositories once, right away
+    ("installation_repositories", "added"): AUDIT_NEW,
 }
 
 

@@ -34,6 +34,7 @@ class Settings:
     workers: int  # consumer threads
     github_delay: float  # PyGithub's pause between requests (0 in tests)
     dry_run: bool
+    audit_cron: str  # minute hour day month weekday, UTC
 
     @property
     def missing(self) -> list[str]:
@@ -72,6 +73,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         workers=int(get("ORTFIX_WORKERS", "2") or 2),
         github_delay=float(get("ORTFIX_GITHUB_DELAY", "0.1") or 0.1),
         dry_run=(get("ORTFIX_DRY_RUN", "") or "").lower() in ("1", "true", "yes"),
+        audit_cron=get("ORTFIX_AUDIT_CRON", "0 6 * * 1") or "0 6 * * 1",
     )
 
 

@@ -151,6 +151,10 @@ class Repo:
     permissions: dict[str, str] = field(default_factory=dict)  # login → role (admin, maintain, write, triage, read)
     issue_comments: list[dict] = field(default_factory=list)  # every issue and PR conversation comment
     reactions: list[tuple[int, str]] = field(default_factory=list)  # (comment id, content)
+    issues: dict[int, dict] = field(default_factory=dict)  # number → issue
+    archived: bool = False
+    fork: bool = False
+    installation: int = 42
 
 
 class FakeGitHub:
@@ -164,6 +168,8 @@ class FakeGitHub:
         self.check_runs: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
         self.graphql_queries = 0
+        self.not_modified = 0
+        self._if_none_match: str | None = None
         self.faults: list[tuple[str, re.Pattern, int, dict]] = []
         self._ids = itertools.count(1000)
         self.routes: list[tuple[str, re.Pattern, Callable]] = [
@@ -171,6 +177,13 @@ class FakeGitHub:
             for m, p, h in [
                 ("POST", r"/app/installations/(\d+)/access_tokens", self._token),
                 ("POST", r"/graphql", self._graphql),
+                ("GET", r"/app/installations", self._installations),
+                ("GET", r"/installation/repositories", self._installation_repos),
+                ("GET", r"/repos/([^/]+/[^/]+)/installation", self._repo_installation),
+                ("GET", r"/repos/([^/]+/[^/]+)", self._repository),
+                ("GET", r"/repos/([^/]+/[^/]+)/issues", self._list_issues),
+                ("POST", r"/repos/([^/]+/[^/]+)/issues", self._create_issue),
+                ("PATCH", r"/repos/([^/]+/[^/]+)/issues/(\d+)", self._update_issue),
                 ("GET", r"/repos/([^/]+/[^/]+)/contents/(.+)", self._contents),
                 ("GET", r"/repos/([^/]+/[^/]+)/pulls/(\d+)/files", self._pull_files),
                 ("GET", r"/repos/([^/]+/[^/]+)/pulls/(\d+)/comments", self._review_comments),
@@ -260,6 +273,7 @@ class FakeGitHub:
                 self.faults.remove(fault)
                 return status, headers, json.dumps({"message": f"fault {status}"})
         body = json.loads(request.body) if request.body else None
+        self._if_none_match = request.headers.get("If-None-Match")
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if method == request.method and match:
@@ -334,6 +348,76 @@ class FakeGitHub:
                 f'<{API}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
             )
         return self._json(200, chunk, headers)
+
+    def _repo_json(self, repo: Repo) -> dict:
+        owner, name = repo.full_name.split("/")
+        return {
+            "id": abs(hash(repo.full_name)) % 10**8,
+            "name": name,
+            "full_name": repo.full_name,
+            "owner": {"login": owner, "type": repo.owner_type},
+            "default_branch": repo.default_branch,
+            "archived": repo.archived,
+            "fork": repo.fork,
+            "private": False,
+        }
+
+    def _installations(self, query: dict, body: dict | None):
+        ids = sorted({r.installation for r in self.repos.values()})
+        return self._json(
+            200, [{"id": i, "account": {"login": f"org{i}", "type": "Organization"}, "app_id": 12345} for i in ids]
+        )
+
+    def _installation_repos(self, query: dict, body: dict | None):
+        repos = [self._repo_json(r) for r in sorted(self.repos.values(), key=lambda r: r.full_name)]
+        per_page, page = int(query.get("per_page", 30)), int(query.get("page", 1))
+        chunk = repos[(page - 1) * per_page : page * per_page]
+        headers = {"X-RateLimit-Remaining": "4990"}
+        if page * per_page < len(repos):
+            headers["Link"] = f'<{API}/installation/repositories?per_page={per_page}&page={page + 1}>; rel="next"'
+        return self._json(200, {"total_count": len(repos), "repositories": chunk}, headers)
+
+    def _repo_installation(self, repo: str, query: dict, body: dict | None):
+        if repo not in self.repos:
+            return self._not_found()
+        return self._json(
+            200, {"id": self.repos[repo].installation, "account": {"login": repo.split("/")[0]}, "app_id": 12345}
+        )
+
+    def _repository(self, repo: str, query: dict, body: dict | None):
+        return self._json(200, self._repo_json(self.repos[repo])) if repo in self.repos else self._not_found()
+
+    def _issue_json(self, repo: str, issue: dict) -> dict:
+        return {**issue, "labels": [{"name": n} for n in issue["labels"]], "user": {"login": APP_LOGIN, "type": "Bot"}}
+
+    def _list_issues(self, repo: str, query: dict, body: dict | None):
+        label = query.get("labels")
+        state = query.get("state", "open")
+        found = [
+            self._issue_json(repo, i)
+            for i in sorted(self.repo(repo).issues.values(), key=lambda i: -i["number"])
+            if (not label or label in i["labels"]) and (state == "all" or i["state"] == state)
+        ]
+        return self._page(found, query, f"/repos/{repo}/issues")
+
+    def _create_issue(self, repo: str, query: dict, body: dict | None):
+        assert body is not None
+        number = max([*self.repo(repo).issues, *(n for r, n in self.pulls if r == repo), 0]) + 1
+        issue = {
+            "number": number,
+            "title": body["title"],
+            "body": body.get("body", ""),
+            "state": "open",
+            "labels": list(body.get("labels", [])),
+        }
+        self.repo(repo).issues[number] = issue
+        return self._json(201, self._issue_json(repo, issue))
+
+    def _update_issue(self, repo: str, number: str, query: dict, body: dict | None):
+        assert body is not None
+        issue = self.repo(repo).issues[int(number)]
+        issue.update({k: body[k] for k in ("title", "body", "state") if k in body})
+        return self._json(200, self._issue_json(repo, issue))
 
     # --- handlers: pull requests -------------------------------------------------------------------------------
 
@@ -565,7 +649,13 @@ class FakeGitHub:
         sha = self.repo(repo).refs.get(branch)
         if sha is None:
             return self._not_found()
-        return self._json(200, {"ref": f"refs/heads/{branch}", "object": {"sha": sha, "type": "commit"}})
+        etag = f'"{sha}"'
+        if self._if_none_match == etag:
+            self.not_modified += 1
+            return 304, {"ETag": etag}, ""  # costs no rate limit on GitHub
+        return self._json(
+            200, {"ref": f"refs/heads/{branch}", "object": {"sha": sha, "type": "commit"}}, {"ETag": etag}
+        )
 
     def _move_ref(self, repo: str, branch: str, query: dict, body: dict | None):
         assert body is not None

@@ -35,6 +35,7 @@ class Report:
     files_scanned: int = 0
     skipped: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
+    versions: dict[str, dict[str, str | None]] = field(default_factory=dict)  # package dir → range, installed
 
     def shown(self, *, include_info: bool = False) -> list[Finding]:
         """The findings a user sees: errors and warnings, and with `include_info` the quiet ones too."""

@@ -81,6 +81,8 @@ class Scanner:
         # a root override seen from several packages is one finding, as loud as its loudest package
         findings: dict[tuple[str, int, int, str], Finding] = {}
         for package in self._packages():
+            if package.declared:
+                self.report.versions[package.dir or "."] = {"range": package.declared, "installed": package.resolved}
             for finding in evaluate(package, self.table):
                 key = (finding.path, finding.line, finding.column, finding.rule)
                 if key not in findings or SEVERITIES.index(finding.severity) < SEVERITIES.index(findings[key].severity):

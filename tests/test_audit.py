@@ -1,0 +1,204 @@
+"""The weekly audit against the fake GitHub: one standing issue, updated in place, closed and reopened; cheap."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from bot import render
+from bot.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
+from bot.jobs import build, fan_out_audits
+from bot.review import Busy
+from bot.store import RedisStore
+
+REPO = "octo-org/web-app"
+MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
+MODEL = "import * as ort from 'onnxruntime-web';\nexport const s = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
+FIXED = MODEL.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
+GOOD_MANIFEST = MANIFEST.replace("^1.22.0", "^1.30.0")
+
+
+def audit(service, repo: str = REPO) -> AuditOutcome:
+    return audit_repository(service.app.installation(42), service.store, RepoInfo(repo, "main"))
+
+
+def issues(github, repo: str = REPO) -> list[dict]:
+    return list(github.repo(repo).issues.values())
+
+
+def writes(github) -> list[tuple[str, str]]:
+    return [(m, p) for m, p in github.calls if m != "GET" and p != "/graphql" and "access_tokens" not in p]
+
+
+def test_an_issue_with_a_table_of_findings(service, github) -> None:
+    """Title with the count, the marker, a row per finding linking the exact line, the fix, the versions in use."""
+    sha = github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    outcome = audit(service)
+    (issue,) = issues(github)
+    assert outcome.action == "opened" and issue["labels"] == ["ortfix"]
+    assert issue["title"] == "onnxruntime-web loads the JSEP WebGPU backend in 2 places"
+    body = issue["body"]
+    assert render.AUDIT_MARKER in body and "comment `/ortfix` on this issue" in body
+    assert f"[src/model.js:1](https://github.com/{REPO}/blob/{sha}/src/model.js#L1)" in body
+    assert "`import * as ort from 'onnxruntime-web/webgpu';`" in body
+    assert "`.`: `^1.22.0`" in body
+
+
+def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
+    """Second run, nothing changed: one conditional request answered 304, no issue write."""
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    audit(service)
+    before = len(github.calls)
+    outcome = audit(service)
+    assert outcome.action == "unchanged" and len(issues(github)) == 1
+    assert github.calls[before:] == [("GET", f"/repos/{REPO}/git/ref/heads/main")] and github.not_modified == 1
+
+
+def test_updated_in_place_closed_and_reopened(service, github) -> None:
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    number = audit(service).issue
+    github.set_branch(
+        REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"}
+    )
+    assert audit(service) == AuditOutcome("updated", 3, number, audit(service).summary)
+    github.set_branch(REPO, "main", {"package.json": GOOD_MANIFEST, "src/model.js": FIXED})
+    assert audit(service).action == "closed"
+    assert github.repo(REPO).issues[number]["state"] == "closed"
+    assert github.repo(REPO).issue_comments[-1]["body"].startswith("The audit of")
+    github.set_branch(REPO, "main", {"package.json": GOOD_MANIFEST, "src/model.js": MODEL})
+    assert audit(service).action == "reopened" and github.repo(REPO).issues[number]["state"] == "open"
+    assert len(issues(github)) == 1
+
+
+def test_the_issue_is_found_by_its_marker_when_the_store_forgot_it(service, github) -> None:
+    """A fresh store (another host, a wiped disk): the standing issue is found by its marker, not re-created."""
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    number = audit(service).issue
+    github.repo(REPO).issues[number]["title"] = "renamed by a human"
+    service.store.put(f"audit:{REPO}", "{}")
+    github.set_branch(
+        REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL, "x.js": "import 'onnxruntime-web';\n"}
+    )
+    assert audit(service).issue == number and len(issues(github)) == 1
+
+
+def test_a_repository_without_onnxruntime_web_is_cheap(service, github) -> None:
+    """Head, tree and one batch for its package.json files: no source file, no config, no issue lookup."""
+    files = {"package.json": '{"dependencies": {"react": "^18"}}', "web/package.json": "{}"}
+    files.update({f"src/f{i}.js": f"export const v = {i};\n" for i in range(200)})
+    github.set_branch(REPO, "main", files)
+    outcome = audit(service)
+    assert outcome.action == "clean" and issues(github) == []
+    reads = [p for m, p in github.calls if "access_tokens" not in p]
+    assert reads == [
+        f"/repos/{REPO}/git/ref/heads/main",
+        f"/repos/{REPO}/git/trees/{github.repo(REPO).refs['main']}",
+        "/graphql",  # both package.json files, in one query
+    ]
+
+
+def test_a_repository_without_package_json_reads_only_its_html(service, github) -> None:
+    """A static site: the HTML is read (CDN script tags); its JS is not."""
+    files = {
+        "index.html": '<script src="https://cdn.jsdelivr.net/npm/onnxruntime-web@1.20.1/dist/ort.min.js"></script>\n<script>ort.InferenceSession.create("m", {executionProviders: ["webgpu"]})</script>\n'
+    }
+    files.update({f"js/f{i}.js": f"export const v = {i};\n" for i in range(50)})
+    github.set_branch(REPO, "main", files)
+    outcome = audit(service)
+    assert outcome.action == "opened" and outcome.findings == 1
+    assert github.count("POST", "/graphql") == 1
+
+
+def test_a_second_audit_of_a_changed_repository_reads_only_new_blobs(service, github) -> None:
+    """Blob SHAs that once mentioned nothing are never fetched again."""
+    files = {
+        "package.json": MANIFEST,
+        "src/model.js": MODEL,
+        **{f"src/f{i}.js": f"export const v = {i};\n" for i in range(60)},
+    }
+    github.set_branch(REPO, "main", files)
+    audit(service)
+    github.set_branch(REPO, "main", {**files, "src/new.js": "export const n = 1;\n"})
+    github.graphql_queries = 0
+    audit(service)
+    assert github.graphql_queries == 2  # the manifests, then model.js and new.js; never the 60 unchanged blobs
+
+
+def test_audit_off_archived_and_forks_write_nothing(service, github) -> None:
+    github.set_branch(
+        REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL, ".github/ortfix.yml": "audit: off\n"}
+    )
+    assert audit(service).action == "off"
+    client = service.app.installation(42)
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", archived=True)).action == "skipped"
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", fork=True)).action == "skipped"
+    assert issues(github) == [] and writes(github) == []
+
+
+def test_a_repository_that_keeps_failing_backs_off(service, github) -> None:
+    """The first failure retries next week; the second skips a week; the third skips three."""
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    clock = {"now": 1_000_000.0}
+    service.store.clock = lambda: clock["now"]
+    for _ in range(2):
+        github.fail("GET", "/git/trees/", 404)
+        with pytest.raises(Exception):
+            audit(service)
+    assert audit(service).action == "waiting"
+    clock["now"] += 7 * 24 * 3600 + 1
+    github.fail("GET", "/git/trees/", 404)
+    with pytest.raises(Exception):
+        audit(service)
+    clock["now"] += 2 * 7 * 24 * 3600
+    assert audit(service).action == "waiting"
+    clock["now"] += 7 * 24 * 3600 + 1
+    assert audit(service).action == "opened"
+
+
+def test_two_workers_never_audit_one_repository_at_once(service, github) -> None:
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    assert service.store.acquire(f"audit-lock:{REPO}", 60)
+    with pytest.raises(Busy):
+        audit(service)
+
+
+def test_pacing_stays_inside_the_rate_limit() -> None:
+    """Within the budget audits start MIN_SPACING apart; beyond it they spread to at most the hourly limit."""
+    assert pacing(3, 5000) == [0.0, MIN_SPACING, 2 * MIN_SPACING]
+    delays = pacing(2000, 4000)
+    assert delays == sorted(delays)
+    started_in_first_hour = sum(1 for d in delays if d < 3600)
+    assert started_in_first_hour * CALLS_PER_REPO <= 4000 + 5000 - 1000
+    assert delays[-1] < 6 * 3600  # a 2,000-repository org finishes within hours, never fails
+
+
+def test_the_weekly_fan_out_queues_each_repository_once_with_two_consumers_on_redis(
+    settings, github, redis_url
+) -> None:
+    """Two services (two consumers) on one real Redis both fire the weekly task: each repository is queued once."""
+    for name in ("octo-org/a", "octo-org/b", "octo-org/c"):
+        github.set_branch(name, "main", {"README.md": "x\n"})
+    github.repo("octo-org/c").archived = True
+    shared = dataclasses.replace(settings, redis_url=redis_url)
+    first, second = build(shared, store=RedisStore(redis_url)), build(shared, store=RedisStore(redis_url))
+    first.audit_week()
+    second.audit_week()
+    audits = []
+    for service in (first, second):  # each consumer runs what it takes off the shared queue
+        while (task := service.huey.dequeue()) is not None:
+            if task.name == "audit_repo":
+                audits.append(task.args[1]["full_name"])
+            else:
+                service.huey.execute(task)
+    audits += [t.args[1]["full_name"] for t in first.huey.scheduled() if t.name == "audit_repo"]
+    assert sorted(audits) == ["octo-org/a", "octo-org/b"]
+
+
+def test_new_installations_are_audited_right_away_once(service, github) -> None:
+    for name in ("octo-org/a", "octo-org/b"):
+        github.set_branch(name, "main", {"README.md": "x\n"})
+    assert fan_out_audits(service, 42, only=["octo-org/a"]) == 1
+    assert fan_out_audits(service, 42, only=["octo-org/a"]) == 0
+    (task,) = service.huey.pending() + service.huey.scheduled()
+    assert task.args == (42, {"full_name": "octo-org/a", "default_branch": "main", "archived": False, "fork": False})
