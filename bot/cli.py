@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
 
-from bot import formats
+from bot import formats, render
 from bot.detector import Finding, Report, Scanner
 from bot.detector.scanner import MAX_SOURCE_BYTES
 from bot.fixer import apply
@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=_serve)
     worker = commands.add_parser("worker", help="a queue consumer alone (scale these out with REDIS_URL)")
     worker.set_defaults(run=_worker)
+    audit = commands.add_parser("audit", help="audit repositories now, as the weekly audit does")
+    audit.add_argument("repo", nargs="?", metavar="OWNER/REPO")
+    audit.add_argument("--all", action="store_true", help="every repository of every installation")
+    audit.add_argument("--write", action="store_true", help="write the audit issues (default: only print)")
+    audit.set_defaults(run=_audit)
     return parser
 
 
@@ -153,6 +158,40 @@ def _consume(settings) -> int:
     )
     consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
     return EXIT_CLEAN
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from bot import audit
+    from bot.jobs import build
+
+    if bool(args.repo) == bool(args.all):
+        print("ortfix: audit takes OWNER/REPO or --all", file=sys.stderr)
+        return EXIT_USAGE
+    settings = _service_settings()
+    if settings is None:
+        return EXIT_USAGE
+    service = build(settings)
+    assert service.app is not None
+    targets: list[tuple[int, str]] = []
+    if args.repo:
+        targets = [(service.app.installation_of(args.repo), args.repo)]
+    else:
+        for installation in service.app.installations():
+            client = service.app.installation(installation["id"])
+            targets += [(installation["id"], r["full_name"]) for r in client.repositories() if not r.get("archived")]
+    rows = []
+    for index, (installation_id, repo) in enumerate(targets, 1):
+        client = service.app.installation(installation_id)
+        info = audit.RepoInfo.from_api(client.repository(repo))
+        outcome = audit.audit_repository(client, service.store, info, dry_run=not args.write)
+        rows.append((repo, outcome))
+        if args.all and sys.stderr.isatty():
+            done = 30 * index // len(targets)
+            sys.stderr.write(f"\rortfix audit [{'#' * done}{'.' * (30 - done)}] {index}/{len(targets)} repositories")
+    if args.all and sys.stderr.isatty():
+        sys.stderr.write("\n")
+    sys.stdout.write(render.audit_table(rows, wrote=args.write))
+    return EXIT_FINDINGS if any(o.findings for _, o in rows) else EXIT_CLEAN
 
 
 def _refresh_versions(args: argparse.Namespace) -> int:

@@ -314,3 +314,19 @@ def audit_summary(findings: list[Finding], versions: dict[str, dict[str, str | N
     for finding in findings:
         by_rule[finding.rule] = by_rule.get(finding.rule, 0) + 1
     return {"by_rule": by_rule, "versions": _versions(versions) if versions else ""}
+
+
+AUDIT_TABLE_HEAD = "| repository | outcome | findings | by rule | onnxruntime-web in use |\n|---|---|---|---|---|\n"
+AUDIT_TABLE_FOOT = "\n{n} repositories, {affected} with findings. {wrote}\n"
+
+
+def audit_table(rows: list, wrote: bool) -> str:
+    """`ortfix audit` output: a row per repository (also the org-wide view's table)."""
+    lines = []
+    for repo, outcome in rows:
+        summary = outcome.summary or {}
+        rules = ", ".join(f"{rule} ×{n}" for rule, n in sorted(summary.get("by_rule", {}).items())) or "–"
+        lines.append(f"| {repo} | {outcome.action} | {outcome.findings} | {rules} | {summary.get('versions') or '–'} |")
+    affected = sum(1 for _, o in rows if o.findings)
+    note = "Issues were written." if wrote else "Nothing was written (add --write to open or update the issues)."
+    return AUDIT_TABLE_HEAD + "\n".join(lines) + AUDIT_TABLE_FOOT.format(n=len(rows), affected=affected, wrote=note)

@@ -8,6 +8,7 @@ import pytest
 
 from bot import render
 from bot.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
+from bot.github_client import GitHubError
 from bot.jobs import build, fan_out_audits
 from bot.review import Busy
 from bot.store import RedisStore
@@ -143,12 +144,12 @@ def test_a_repository_that_keeps_failing_backs_off(service, github) -> None:
     service.store.clock = lambda: clock["now"]
     for _ in range(2):
         github.fail("GET", "/git/trees/", 404)
-        with pytest.raises(Exception):
+        with pytest.raises(GitHubError):
             audit(service)
     assert audit(service).action == "waiting"
     clock["now"] += 7 * 24 * 3600 + 1
     github.fail("GET", "/git/trees/", 404)
-    with pytest.raises(Exception):
+    with pytest.raises(GitHubError):
         audit(service)
     clock["now"] += 2 * 7 * 24 * 3600
     assert audit(service).action == "waiting"
@@ -202,3 +203,66 @@ def test_new_installations_are_audited_right_away_once(service, github) -> None:
     assert fan_out_audits(service, 42, only=["octo-org/a"]) == 0
     (task,) = service.huey.pending() + service.huey.scheduled()
     assert task.args == (42, {"full_name": "octo-org/a", "default_branch": "main", "archived": False, "fork": False})
+
+
+def test_the_audit_command_prints_and_writes_only_when_asked(
+    github, private_key, tmp_path, monkeypatch, capsys
+) -> None:
+    """`ortfix audit OWNER/REPO` prints the table and writes nothing; with --write the issue is opened."""
+    from bot.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    for name, value in {
+        "APP_ID": "1",
+        "PRIVATE_KEY": private_key,
+        "WEBHOOK_SECRET": "s",
+        "ORTFIX_DB": str(tmp_path / "o.db"),
+        "ORTFIX_GITHUB_DELAY": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    assert main(["audit", REPO]) == 1
+    out = capsys.readouterr().out
+    assert f"| {REPO} | would-write | 2 | jsep-import ×1, ort-version ×1 |" in out and "Nothing was written" in out
+    assert issues(github) == []
+    monkeypatch.setenv("ORTFIX_DB", str(tmp_path / "fresh.db"))
+    assert main(["audit", "--all", "--write"]) == 1
+    assert len(issues(github)) == 1 and "Issues were written." in capsys.readouterr().out
+    assert main(["audit"]) == 2
+
+
+def test_a_config_that_ignores_paths_is_applied_before_the_issue(service, github) -> None:
+    """ignore globs and min_version from the repo config shape the issue (re-scanned in memory, no refetch)."""
+    files = {
+        "package.json": MANIFEST,
+        "src/model.js": MODEL,
+        "vendor/old.js": MODEL,
+        ".github/ortfix.yml": "ignore: [vendor/]\nmin_version: 1.29.0\n",
+    }
+    github.set_branch(REPO, "main", files)
+    audit(service)
+    (issue,) = issues(github)
+    assert "vendor/old.js" not in issue["body"] and "^1.29.0" in issue["body"]
+
+
+def test_an_installation_webhook_audits_its_repositories(service, github) -> None:
+    """installation.created (GitHub's example, edited to our repositories) → each repository audited once."""
+    import json
+
+    from bot import events
+    from bot.jobs import run_delivery
+    from tests.conftest import example
+
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    payload = example("installation/created.payload.json")
+    payload["installation"]["id"] = 42
+    payload["repositories"] = [{"id": 1, "name": "web-app", "full_name": REPO, "private": False}]
+    body = json.dumps(payload).encode()
+    assert service.store.accept("i-1", "installation", "created", body)
+    run_delivery(service, "i-1")
+    while (task := service.huey.dequeue()) is not None:
+        service.huey.execute(task)
+    for task in service.huey.scheduled():
+        service.huey.execute(task, timestamp=task.eta)
+    assert len(issues(github)) == 1
+    assert events.parse("installation", "x", body).installation_id == 42
