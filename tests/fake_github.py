@@ -17,6 +17,7 @@ import hashlib
 import itertools
 import json
 import re
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +159,9 @@ class Repo:
 
 
 class FakeGitHub:
-    def __init__(self, mock: responses.RequestsMock, spec: OpenAPI) -> None:
+    """On `responses` in the test process, or (`wsgi`) as a real HTTP server on 127.0.0.1 for processes and benches."""
+
+    def __init__(self, mock: responses.RequestsMock | None, spec: OpenAPI) -> None:
         self.spec = spec
         self.repos: dict[str, Repo] = {}
         self.commits: dict[str, Commit] = {}
@@ -213,7 +216,37 @@ class FakeGitHub:
             ]
         ]
         for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
-            mock.add_callback(method, _URL, callback=self._dispatch)
+            if mock is not None:
+                mock.add_callback(method, _URL, callback=self._dispatch)
+        self._lock = threading.Lock()
+        self.public_url = API  # where Link headers point: GitHub's API, or this server when served over HTTP
+
+    def wsgi(self, environ: dict, start_response: Callable):
+        """The same API over HTTP: GitHub's paths at the root of this server."""
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else None
+        query = environ.get("QUERY_STRING", "")
+        url = f"{API}{quote(environ.get('PATH_INFO', ''), safe='/:@')}" + (f"?{query}" if query else "")
+        headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        if environ.get("CONTENT_TYPE"):
+            headers["Content-Type"] = environ["CONTENT_TYPE"]
+        request = requests.Request(environ["REQUEST_METHOD"], url, data=body, headers=headers).prepare()
+        self.public_url = f"http://{environ['HTTP_HOST']}"
+        with self._lock:
+            status, response_headers, text = self._dispatch(request)
+        reason = {
+            200: "OK",
+            201: "Created",
+            204: "No Content",
+            304: "Not Modified",
+            404: "Not Found",
+            422: "Unprocessable Entity",
+        }
+        start_response(
+            f"{status} {reason.get(status, 'Status')}",
+            [("Content-Type", "application/json"), *response_headers.items()],
+        )
+        return [text.encode() if isinstance(text, str) else text]
 
     # --- set-up -------------------------------------------------------------------------------
 
@@ -374,7 +407,9 @@ class FakeGitHub:
         chunk = repos[(page - 1) * per_page : page * per_page]
         headers = {"X-RateLimit-Remaining": "4990"}
         if page * per_page < len(repos):
-            headers["Link"] = f'<{API}/installation/repositories?per_page={per_page}&page={page + 1}>; rel="next"'
+            headers["Link"] = (
+                f'<{self.public_url}/installation/repositories?per_page={per_page}&page={page + 1}>; rel="next"'
+            )
         return self._json(200, {"total_count": len(repos), "repositories": chunk}, headers)
 
     def _repo_installation(self, repo: str, query: dict, body: dict | None):
