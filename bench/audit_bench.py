@@ -43,7 +43,7 @@ def make_org(github: FakeGitHub, repos: int) -> dict[str, str]:
             files["src/model.js"] = ORT
         if kind == "monorepo":
             for p in range(30):
-                files[f"packages/p{p}/package.json"] = '{"name": "p%d"}' % p
+                files[f"packages/p{p}/package.json"] = f'{{"name": "p{p}"}}'
                 files.update({f"packages/p{p}/src/f{j}.js": f"export const v{j} = {j};\n" for j in range(60)})
             files["packages/ml/package.json"] = '{"dependencies": {"onnxruntime-web": "^1.30.0"}}'
             files["packages/ml/src/model.js"] = ORT
