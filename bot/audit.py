@@ -165,3 +165,20 @@ def pacing(repositories: int, remaining: int | None) -> list[float]:
         else:
             delays.append(now_capacity * MIN_SPACING + (index - now_capacity + 1) * max(hourly_spacing, MIN_SPACING))
     return delays
+
+
+def write_org_issue(client: GitHubClient, store: Store, org: str, repositories: list[str]) -> int | None:
+    """One issue in `{org}/.github` with a row per affected repository; None when the org has no such repository."""
+    home = f"{org}/.github"
+    if home not in repositories:
+        return None
+    rows = {repo: state for repo in repositories if (state := _load(store, repo)).get("findings")}
+    title, body = render.org_body(org, rows)
+    number = next(
+        (int(i["number"]) for i in client.issues_labelled(home, LABEL) if render.ORG_MARKER in (i.get("body") or "")),
+        None,
+    )
+    if number is None:
+        return client.create_issue(home, title, body, [LABEL]) if rows else None
+    client.update_issue(home, number, title=title, body=body, state="open" if rows else "closed")
+    return number

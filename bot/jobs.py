@@ -30,6 +30,7 @@ RETRY_DELAY = 20  # seconds; a busy pull request or a GitHub outage gets a few m
 QUEUED_GRACE = 900.0  # a delivery queued this long was lost between the store and the queue: queue it again
 EMPTY_QUEUE_GRACE = 60.0  # …or this long, when the queue is empty (its task was taken by a worker that died)
 AUDIT_KEY_TTL = 8 * 24 * 3600  # a week's audit key outlives the week
+ORG_SUMMARY_AFTER = 600.0  # seconds after the last repository's audit starts
 
 
 @dataclass
@@ -45,6 +46,7 @@ class Service:
     audit_week: Callable[[], object] = field(init=False)  # the weekly fan-out (a periodic task)
     audit_installation: Any = field(init=False)  # huey tasks: call to queue, .schedule(...) to delay
     audit_repo: Any = field(init=False)
+    org_summary: Any = field(init=False)
 
 
 class _SqliteStorage(SqliteStorage):
@@ -99,6 +101,14 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
     def audit_repo(installation_id: int, repo: dict) -> None:
         run_audit(service, installation_id, repo)
 
+    @service.huey.task(retries=2, retry_delay=600, name="org_summary")
+    def org_summary(installation_id: int, repositories: list[str]) -> None:
+        assert service.app is not None
+        client = service.app.installation(installation_id)
+        org = repositories[0].split("/")[0] if repositories else ""
+        audit.write_org_issue(client, service.store, org, repositories)
+        _record_calls(service, client)
+
     @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
     def requeue_orphans() -> None:
         grace = EMPTY_QUEUE_GRACE if service.huey.pending_count() == 0 else QUEUED_GRACE
@@ -112,6 +122,7 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
     service.audit_installation = audit_installation
     service.audit_repo = audit_repo
     service.audit_week = audit_week.call_local
+    service.org_summary = org_summary
     return service
 
 
@@ -136,9 +147,13 @@ def fan_out_audits(service: Service, installation_id: int, only: list[str] | Non
         key = f"audit-once:{repo['full_name']}" if only is not None else f"audit-week:{repo['full_name']}:{week}"
         if service.store.acquire(key, AUDIT_KEY_TTL):  # two consumers firing the weekly task queue it once
             due.append(repo)
-    for repo, delay in zip(due, audit.pacing(len(due), client.rate_remaining), strict=True):
+    delays = audit.pacing(len(due), client.rate_remaining)
+    for repo, delay in zip(due, delays, strict=True):
         fields = {k: repo.get(k) for k in ("full_name", "default_branch", "archived", "fork")}
         service.audit_repo.schedule((installation_id, fields), delay=delay)
+    if only is None and due:  # the org-wide view, once the week's audits are through
+        names = [r["full_name"] for r in repos]
+        service.org_summary.schedule((installation_id, names), delay=(delays[-1] if delays else 0) + ORG_SUMMARY_AFTER)
     _record_calls(service, client)
     return len(due)
 
@@ -350,9 +365,27 @@ def fix_pull_job(service: Service, event: events.Event) -> None:
         _record_calls(service, client)
 
 
+def org_tick_job(service: Service, event: events.Event) -> None:
+    """A box ticked in the org-wide audit issue: that repository's fix pull request, if the ticker may write there."""
+    user = (event.payload.get("sender") or {}).get("login", "")
+    client = _client(service, event)
+    try:
+        for repo in sorted(routing.newly_ticked(event.payload)):
+            if client.permission(repo, user) not in WRITERS:
+                log.info("org-tick.refused", extra={"user": user, "target": repo})
+                continue
+            default_branch = client.repository(repo)["default_branch"]
+            config = load_config(client, service.store, repo, default_branch)
+            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, requested=True)
+            log.info("org-tick.fix-pull", extra={"target": repo, "outcome": vars(outcome)})
+    finally:
+        _record_calls(service, client)
+
+
 HANDLERS: dict[str, Callable[[Service, events.Event], None]] = {
     routing.REVIEW: review_job,
     routing.COMMAND: command_job,
     routing.FIX_PULL: fix_pull_job,
     routing.AUDIT_NEW: audit_new_job,
+    routing.ORG_TICK: org_tick_job,
 }

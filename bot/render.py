@@ -330,3 +330,47 @@ def audit_table(rows: list, wrote: bool) -> str:
     affected = sum(1 for _, o in rows if o.findings)
     note = "Issues were written." if wrote else "Nothing was written (add --write to open or update the issues)."
     return AUDIT_TABLE_HEAD + "\n".join(lines) + AUDIT_TABLE_FOOT.format(n=len(rows), affected=affected, wrote=note)
+
+
+# --- the org-wide view -------------------------------------------------------------------------------
+
+ORG_MARKER = "<!-- ortfix:org-audit -->"
+ORG_TITLE = "onnxruntime-web's JSEP WebGPU backend across {org}: {n} repositor{ies}"
+ORG_BODY = """{marker}
+The weekly ortfix audit found repositories of **{org}** that load **JSEP**, onnxruntime-web's deprecated \\
+JavaScript WebGPU backend (microsoft/onnxruntime#32578). **Tick a box to have ortfix open that repository's fix \\
+pull request.**
+
+{rows}
+
+Updated in place after each weekly audit."""
+ORG_ROW = "- [{tick}] **{repo}**: {findings} finding(s) ({rules}); onnxruntime-web {versions}; {issue} <!-- ortfix:repo={repo} -->"
+_ORG_ROW = re.compile(r"^- \[([ xX])\] .*<!-- ortfix:repo=([^ ]+) -->$", re.MULTILINE)
+
+
+def org_body(org: str, rows: dict[str, dict]) -> tuple[str, str]:
+    """Title and body of the org issue; `rows`: repository → its audit state (findings, summary, issue)."""
+    lines = []
+    for repo, state in sorted(rows.items()):
+        summary = state.get("summary") or {}
+        rules = ", ".join(f"{rule} ×{n}" for rule, n in sorted(summary.get("by_rule", {}).items()))
+        issue = (
+            f"[audit issue](https://github.com/{repo}/issues/{state['issue']})" if state.get("issue") else "no issue"
+        )
+        lines.append(
+            ORG_ROW.format(
+                tick=" ",
+                repo=repo,
+                findings=state.get("findings", 0),
+                rules=rules,
+                versions=summary.get("versions") or "not declared",
+                issue=issue,
+            )
+        )
+    title = ORG_TITLE.format(org=org, n=len(rows), ies="y" if len(rows) == 1 else "ies")
+    return title, ORG_BODY.format(marker=ORG_MARKER, org=org, rows="\n".join(lines))
+
+
+def ticked(body: str) -> set[str]:
+    """The repositories whose box is ticked in an org issue body."""
+    return {repo for mark, repo in _ORG_ROW.findall(body or "") if mark in "xX"}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from bot import commands
+from bot import commands, render
 from bot.events import Event
 
 REVIEW = "review"
 COMMAND = "command"
 FIX_PULL = "fix-pull"
 AUDIT_NEW = "audit-new"
+ORG_TICK = "org-tick"
 
 ROUTES: dict[tuple[str, str], str] = {
     ("pull_request", "opened"): REVIEW,
@@ -22,6 +23,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("push", ""): FIX_PULL,  # only for the default branch, and only where the config opts in
     ("installation", "created"): AUDIT_NEW,  # audit new repositories once, right away
     ("installation_repositories", "added"): AUDIT_NEW,
+    ("issues", "edited"): ORG_TICK,  # a box ticked in the org-wide audit issue
 }
 
 
@@ -37,7 +39,18 @@ def route(event: Event) -> str | None:
         return None
     if job == FIX_PULL and not _default_branch_moved(payload):
         return None
+    if job == ORG_TICK and not newly_ticked(payload):
+        return None
     return job
+
+
+def newly_ticked(payload: dict) -> set[str]:
+    """Repositories whose box in ortfix's org issue was just ticked."""
+    body = (payload.get("issue") or {}).get("body") or ""
+    if render.ORG_MARKER not in body or commands.from_bot({"user": payload.get("sender") or {}}):
+        return set()
+    before = ((payload.get("changes") or {}).get("body") or {}).get("from") or ""
+    return render.ticked(body) - render.ticked(before)
 
 
 def _new_command(payload: dict) -> bool:

@@ -266,3 +266,44 @@ def test_an_installation_webhook_audits_its_repositories(service, github) -> Non
         service.huey.execute(task, timestamp=task.eta)
     assert len(issues(github)) == 1
     assert events.parse("installation", "x", body).installation_id == 42
+
+
+def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(service, github) -> None:
+    """One issue in the org's .github repository; ticking a box (an issues.edited event) opens that repo's fix PR."""
+    import json
+
+    from bot import events, routing
+    from bot.audit import write_org_issue
+    from bot.jobs import run_delivery
+    from tests.conftest import example
+
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    github.set_branch("octo-org/clean", "main", {"README.md": "x\n"})
+    github.set_branch("octo-org/.github", "main", {"README.md": "org\n"})
+    audit(service)
+    audit(service, "octo-org/clean")
+    client = service.app.installation(42)
+    names = [REPO, "octo-org/clean", "octo-org/.github"]
+    number = write_org_issue(client, service.store, "octo-org", names)
+    assert write_org_issue(client, service.store, "octo-org", names) == number  # updated in place
+    org_issue = github.repo("octo-org/.github").issues[number]
+    assert f"- [ ] **{REPO}**: 2 finding(s)" in org_issue["body"] and "octo-org/clean" not in org_issue["body"]
+    assert write_org_issue(client, service.store, "elsewhere", ["elsewhere/app"]) is None  # no .github repository
+
+    # GitHub's examples have no issues.edited; its issue_comment.edited carries the same issue, repository and
+    # changes shapes, so that payload is edited into one (without the comment)
+    payload = example("issue_comment/edited.payload.json")
+    del payload["comment"]
+    payload["issue"].update({"number": number, "body": org_issue["body"].replace("- [ ]", "- [x]")})
+    payload["changes"] = {"body": {"from": org_issue["body"]}}
+    payload["repository"].update({"full_name": "octo-org/.github", "default_branch": "main"})
+    payload["sender"].update({"login": "lead", "type": "User"})
+    payload["installation"] = {"id": 42}
+    body = json.dumps(payload).encode()
+    assert routing.route(events.parse("issues", "t", body)) == routing.ORG_TICK
+    github.repo(REPO).permissions["lead"] = "maintain"
+    service.store.accept("t-1", "issues", "edited", body)
+    run_delivery(service, "t-1")
+    assert [p.head_ref for p in github.pulls.values()] == ["ortfix/webgpu"]
+    untick = {**payload, "changes": {"body": {"from": payload["issue"]["body"]}}}
+    assert routing.route(events.parse("issues", "u", json.dumps(untick).encode())) is None
