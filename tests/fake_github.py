@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import difflib
+import functools
 import hashlib
 import itertools
 import json
@@ -26,7 +27,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 import requests
 import responses
 from openapi_core import Config, OpenAPI
-from openapi_core.contrib.requests import RequestsOpenAPIRequest
+from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from unidiff import PatchSet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "github"
@@ -35,6 +36,78 @@ _URL = re.compile(r"https://api\.github\.com(:443)?/.*")
 _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/matching-refs|compare)/)(.+)$")
 _GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')
 APP_LOGIN = "ortfix[bot]"
+
+
+def _complete(schema: dict, example, data):
+    """`data` with every field the schema *requires* and `data` lacks taken from GitHub's example.
+
+    Optional fields stay as the fake decided (absent means absent: `patch`, `in_reply_to_id`, …).
+    """
+    schema = _resolve(_document(), schema)
+    for key in ("allOf", "anyOf", "oneOf"):
+        if key in schema:
+            parts = [_resolve(_document(), part) for part in schema[key]]
+            if key == "allOf":
+                schema = {
+                    "type": "object",
+                    "properties": {k: v for part in parts for k, v in part.get("properties", {}).items()},
+                    "required": [r for part in parts for r in part.get("required", [])],
+                }
+            else:  # the alternative the example (and the data) fit best
+                known = set(example or {}) | set(data) if isinstance(data, dict) else set()
+                schema = max(
+                    parts,
+                    key=lambda p: sum(k in known for k in p.get("required", [])) - len(p.get("required", [])) / 1000,
+                )
+    if isinstance(data, dict) and isinstance(example, dict):
+        properties = schema.get("properties", {})
+        done = dict(data)
+        for key in schema.get("required", []):
+            if key not in done:
+                done[key] = example[key] if key in example else _placeholder(properties.get(key, {}))
+        for key, value in list(done.items()):
+            if key in properties and key in example:
+                done[key] = _complete(properties[key], example[key], value)
+        return done
+    if isinstance(data, list) and isinstance(example, list) and example:
+        return [_complete(schema.get("items", {}), example[0], item) for item in data]
+    return data
+
+
+def _placeholder(schema: dict):
+    """A value of the schema's type, for a required field GitHub's example leaves out."""
+    schema = _resolve(_document(), schema)
+    if schema.get("nullable"):
+        return None
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "string":
+        return "2026-01-01T00:00:00Z" if schema.get("format") == "date-time" else "x"
+    return {"integer": 0, "number": 0, "boolean": False, "array": [], "object": {}}.get(kind, "x")
+
+
+def _resolve(document: dict, node: dict) -> dict:
+    while isinstance(node, dict) and "$ref" in node:
+        target = document
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
+
+
+@functools.lru_cache(maxsize=1)
+def _document() -> dict:
+    return json.loads((SHARED / "api.github.com.pr-bot.json").read_text())
+
+
+def _template_for(method: str, path: str) -> str:
+    paths = _document()["paths"]
+    for template in paths:
+        pattern = "^" + re.sub(r"\\{[^}]+\\}", "[^/]+", re.escape(template)) + "$"
+        if re.match(pattern, path) and method.lower() in paths[template]:
+            return template
+    raise AssertionError(f"no documented operation for {method} {path}")
 
 
 def load_spec() -> OpenAPI:
@@ -310,8 +383,41 @@ class FakeGitHub:
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if method == request.method and match:
-                return handler(*match.groups(), query=query, body=body)
+                status, headers, text = handler(*match.groups(), query=query, body=body)
+                if path != "/graphql" and 200 <= status < 300 and text:
+                    text = self._documented(request, parts, status, headers, text)
+                return status, headers, text
         raise AssertionError(f"the fake GitHub has no route for {request.method} {path}")
+
+    def _documented(self, request: requests.PreparedRequest, parts, status: int, headers: dict, text: str) -> str:
+        """The answer in GitHub's documented shape: the spec's own example under what the fake decided.
+
+        Then checked against the operation's response schema, so ortfix never relies on a field GitHub
+        does not send.
+        """
+        raw_path = parts.path
+        slashed = _SLASHED.match(raw_path)
+        if slashed:
+            raw_path = slashed[1] + quote(unquote(slashed[2]), safe="")
+        url = f"{API}{raw_path}" + (f"?{parts.query}" if parts.query else "")
+        checked = requests.Request(request.method, url, data=request.body, headers=dict(request.headers)).prepare()
+        schema, example = self._example(checked, status)
+        data = _complete(schema, example, json.loads(text)) if example is not None else json.loads(text)
+        response = requests.Response()
+        response.status_code = status
+        response._content = json.dumps(data).encode()
+        response.headers.update({"Content-Type": "application/json", **headers})
+        self.spec.validate_response(RequestsOpenAPIRequest(checked), RequestsOpenAPIResponse(response))
+        return json.dumps(data)
+
+    def _example(self, request: requests.PreparedRequest, status: int) -> tuple[dict, object]:
+        template = _template_for(request.method, urlsplit(request.url).path)
+        operation = _document()["paths"][template][request.method.lower()]
+        response = _resolve(_document(), operation["responses"].get(str(status), {}))
+        content = response.get("content", {}).get("application/json", {})
+        for example in content.get("examples", {}).values():
+            return content.get("schema", {}), _resolve(_document(), example).get("value")
+        return {}, None
 
     def _validate(self, request: requests.PreparedRequest, raw_path: str, query: str) -> None:
         """Fail the test on a request GitHub's OpenAPI description does not allow."""
