@@ -25,7 +25,6 @@ log = logging.getLogger("ortfix.audit")
 
 LABEL = "ortfix"
 WEEK = 7 * 24 * 3600
-LOCK_TTL = 1800
 
 
 @dataclass(frozen=True)
@@ -54,7 +53,7 @@ def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run
     if repo.archived or repo.fork:
         return AuditOutcome("skipped")
     lock = f"audit-lock:{repo.full_name}"
-    if not store.acquire(lock, LOCK_TTL):
+    if not store.acquire(lock, store.lease):
         raise Busy(lock)  # another worker audits it right now: one issue, never two
     try:
         state = _load(store, repo.full_name)

@@ -153,6 +153,7 @@ def _consume(settings) -> int:
     from bot.jobs import build
 
     service = build(settings)
+    service.sweep()  # after a crash, redo what the dead worker left at once, not at the next periodic sweep
     consumer = service.huey.create_consumer(
         workers=settings.workers, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=25
     )

@@ -154,9 +154,16 @@ class GitHubClient:
     # --- the one door -------------------------------------------------------------------------------------
 
     def request(
-        self, verb: str, path: str, params: dict | None = None, body: Any = None, headers: dict | None = None
+        self,
+        verb: str,
+        path: str,
+        params: dict | None = None,
+        body: Any = None,
+        headers: dict | None = None,
+        read_only: bool = False,
     ) -> tuple[dict[str, str], Any]:
-        """One REST call with retries: 5xx on idempotent methods, and rate limits (Retry-After, X-RateLimit-Reset)."""
+        """One REST call with retries: rate limits (Retry-After, X-RateLimit-Reset), and 5xx on idempotent
+        methods or `read_only` POSTs (GraphQL queries)."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.calls += 1
             try:
@@ -168,7 +175,7 @@ class GitHubClient:
             except GithubException as raw:
                 error = _error(raw)
                 self._note_rate(error.headers)
-                wait = self._retry_wait(verb, error, attempt)
+                wait = self._retry_wait("GET" if read_only else verb, error, attempt)
                 if wait is None or attempt == MAX_ATTEMPTS:
                     raise error from None
                 log.warning("github.retry", extra={"status": error.status, "wait": wait, "path": path})
@@ -432,6 +439,7 @@ class GitHubClient:
                 "POST",
                 self._github.requester.graphql_url,
                 body={"query": query, "variables": {"owner": owner, "name": name}},
+                read_only=True,  # a query: safe to send again after a 5xx
             )
             objects = ((data or {}).get("data") or {}).get("repository") or {}
             for i, sha in enumerate(batch):

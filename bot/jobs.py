@@ -78,7 +78,7 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
         app = GitHubApp(settings.app_id, settings.private_key, settings.api_url, delay=settings.github_delay)
     service = Service(
         settings=settings,
-        store=store or open_store(settings.redis_url, settings.db_path),
+        store=store or open_store(settings.redis_url, settings.db_path, settings.lease_seconds),
         huey=huey or make_huey(settings),
         app=app,
     )
@@ -354,7 +354,7 @@ def fix_pull_job(service: Service, event: events.Event) -> None:
         if not config.fix_prs or config.dry_run:
             return
         lock = f"fix-pull:{repo}"
-        if not service.store.acquire(lock, 600):
+        if not service.store.acquire(lock, service.store.lease):
             raise Busy(lock)
         try:
             outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config)

@@ -32,7 +32,6 @@ log = logging.getLogger("ortfix.review")
 MAX_INLINE = 30  # more comments than this bury the PR; the rest go in the review body
 ANNOTATIONS_PER_CALL = 50  # GitHub's limit per check run update
 CONFIG_TTL = 300.0
-LOCK_TTL = 600.0
 _PATCH_MENTIONS = (PACKAGE, "webg", JSEP_MARK.decode())
 
 
@@ -73,7 +72,7 @@ def review_pull_request(client: GitHubClient, store: Store, pr: PullRequest) -> 
     if pr.draft:
         return Outcome(skipped="draft")
     lock = f"pr:{pr.repo}#{pr.number}"
-    if not store.acquire(lock, LOCK_TTL):
+    if not store.acquire(lock, store.lease):  # a job killed holding it frees it when its lease ends
         raise Busy(lock)
     try:
         return _review(client, store, pr)

@@ -35,6 +35,7 @@ class Settings:
     github_delay: float  # PyGithub's pause between requests (0 in tests)
     dry_run: bool
     audit_cron: str  # minute hour day month weekday, UTC
+    lease_seconds: float  # a job running longer is presumed dead (its worker killed) and redone
 
     @property
     def missing(self) -> list[str]:
@@ -74,6 +75,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         github_delay=float(get("ORTFIX_GITHUB_DELAY", "0.1") or 0.1),
         dry_run=(get("ORTFIX_DRY_RUN", "") or "").lower() in ("1", "true", "yes"),
         audit_cron=get("ORTFIX_AUDIT_CRON", "0 6 * * 1") or "0 6 * * 1",
+        lease_seconds=float(get("ORTFIX_LEASE_SECONDS", "600") or 600),
     )
 
 

@@ -37,6 +37,7 @@ class Store(Protocol):
     """The operations both backends offer."""
 
     clock: Callable[[], float]
+    lease: float  # how long a claimed job may run; the locks its job holds last as long
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         """Record a delivery before it is acknowledged. False: already recorded and not failed (a duplicate).
@@ -93,9 +94,10 @@ CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
 
 
 class SqliteStore:
-    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, path: str, clock: Callable[[], float] = time.time, lease: float = LEASE_SECONDS) -> None:
         self.path = path
         self.clock = clock
+        self.lease = lease
         self._local = threading.local()
         with self._db() as db:
             db.executescript(_SCHEMA)
@@ -155,7 +157,7 @@ class SqliteStore:
             .execute(
                 "UPDATE ortfix_deliveries SET status = ?, attempts = attempts + 1, updated = ?, lease = ? "
                 "WHERE id = ? AND (status IN (?, ?) OR status = ? AND lease < ?)",
-                (RUNNING, now, now + LEASE_SECONDS, delivery_id, QUEUED, FAILED, RUNNING, now),
+                (RUNNING, now, now + self.lease, delivery_id, QUEUED, FAILED, RUNNING, now),
             )
             .rowcount
         )
@@ -248,11 +250,14 @@ class RedisStore:
     return 0
     """
 
-    def __init__(self, url: str, clock: Callable[[], float] = time.time, prefix: str = "ortfix:") -> None:
+    def __init__(
+        self, url: str, clock: Callable[[], float] = time.time, prefix: str = "ortfix:", lease: float = LEASE_SECONDS
+    ) -> None:
         import redis
 
         self.redis: Any = redis.Redis.from_url(url)
         self.clock = clock
+        self.lease = lease
         self.prefix = prefix
         self._start = self.redis.register_script(self._START)
 
@@ -293,7 +298,7 @@ class RedisStore:
 
     def start(self, delivery_id: str) -> bool:
         keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("running")]
-        return bool(self._start(keys=keys, args=[self.clock(), LEASE_SECONDS, delivery_id]))
+        return bool(self._start(keys=keys, args=[self.clock(), self.lease, delivery_id]))
 
     def finish(self, delivery_id: str, status: str) -> None:
         key = self._key("delivery", delivery_id)
@@ -350,5 +355,5 @@ def _labels(labels: dict[str, str]) -> str:
     return json.dumps(labels, sort_keys=True)
 
 
-def open_store(redis_url: str | None, db_path: str) -> Store:
-    return RedisStore(redis_url) if redis_url else SqliteStore(db_path)
+def open_store(redis_url: str | None, db_path: str, lease: float = LEASE_SECONDS) -> Store:
+    return RedisStore(redis_url, lease=lease) if redis_url else SqliteStore(db_path, lease=lease)

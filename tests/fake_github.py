@@ -19,6 +19,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -247,6 +248,7 @@ class FakeGitHub:
         self.not_modified = 0
         self._if_none_match: str | None = None
         self.faults: list[tuple[str, re.Pattern, int, dict]] = []
+        self.delays: list[tuple[str, re.Pattern, float]] = []
         self._ids = itertools.count(1000)
         self.routes: list[tuple[str, re.Pattern, Callable]] = [
             (m, re.compile(p), h)
@@ -288,10 +290,10 @@ class FakeGitHub:
                 ("PATCH", r"/repos/([^/]+/[^/]+)/check-runs/(\d+)", self._update_check),
             ]
         ]
+        self._lock = threading.RLock()
         for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
             if mock is not None:
                 mock.add_callback(method, _URL, callback=self._dispatch)
-        self._lock = threading.Lock()
         self.public_url = API  # where Link headers point: GitHub's API, or this server when served over HTTP
 
     def wsgi(self, environ: dict, start_response: Callable):
@@ -305,8 +307,7 @@ class FakeGitHub:
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         request = requests.Request(environ["REQUEST_METHOD"], url, data=body, headers=headers).prepare()
         self.public_url = f"http://{environ['HTTP_HOST']}"
-        with self._lock:
-            status, response_headers, text = self._dispatch(request)
+        status, response_headers, text = self._dispatch(request)
         reason = {
             200: "OK",
             201: "Created",
@@ -361,18 +362,31 @@ class FakeGitHub:
         for _ in range(times):
             self.faults.append((method, re.compile(path), status, headers or {}))
 
+    def slow(self, method: str, path: str, seconds: float, times: int = 1) -> None:
+        """The next `times` matching requests take `seconds` to answer (a job caught mid-flight)."""
+        for _ in range(times):
+            self.delays.append((method, re.compile(path), seconds))
+
     def count(self, method: str, pattern: str = "") -> int:
         return sum(1 for m, p in self.calls if m == method and re.search(pattern, p))
 
     # --- the door -------------------------------------------------------------------------------
 
     def _dispatch(self, request: requests.PreparedRequest):
+        with self._lock:  # one request at a time, as the state is shared
+            return self._dispatch_locked(request)
+
+    def _dispatch_locked(self, request: requests.PreparedRequest):
         parts = urlsplit(request.url)
         path = unquote(parts.path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if path != "/graphql":
             self._validate(request, parts.path, parts.query)
         self.calls.append((request.method, path))
+        for delay in list(self.delays):
+            if delay[0] == request.method and delay[1].search(path):
+                self.delays.remove(delay)
+                time.sleep(delay[2])
         for fault in list(self.faults):
             method, pattern, status, headers = fault
             if method == request.method and pattern.search(path):

@@ -1,0 +1,370 @@
+"""End to end: real gunicorn, a real `ortfix worker` process, the fake GitHub over HTTP on 127.0.0.1, SQLite and Redis.
+
+Webhooks are GitHub's own examples, signed; the fake checks every request and
+response against GitHub's OpenAPI description. Faults: GitHub errors and rate
+limits, a worker SIGKILLed mid-job, Redis restarted under load, floods while no
+worker runs, duplicate and out-of-order deliveries.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from bot import events
+from bot.detector import scan_files
+from tests.conftest import SECRET, example, free_port, pull_request_payload
+from tests.fake_github import FakeGitHub
+from tests.fake_github import PullRequest as FakePull
+
+pytestmark = pytest.mark.slow
+
+REPO = "octo-org/web-app"
+MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.30.0"\n  }\n}\n'
+SESSION = "export const open = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
+MODEL = "import * as ort from 'onnxruntime-web';\n" + SESSION
+FIXED = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+ORTFIX = str(Path(sys.executable).with_name("ortfix"))
+
+
+@pytest.fixture
+def github(openapi_spec):
+    """The fake GitHub as a real HTTP server on 127.0.0.1."""
+    import logging
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    fake = FakeGitHub(None, openapi_spec)
+    server = make_server("127.0.0.1", 0, fake.wsgi, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake.url = f"http://127.0.0.1:{server.server_port}"
+    yield fake
+    server.shutdown()
+
+
+class Ortfix:
+    """The service as deployed: gunicorn for webhooks, `ortfix worker` for jobs, sharing SQLite or Redis."""
+
+    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+        self.tmp, self.env = tmp, env
+        self.port = free_port()
+        self.web: subprocess.Popen | None = None
+        self.worker: subprocess.Popen | None = None
+
+    def start_web(self) -> None:
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "2",
+            "bot.web:wsgi()",
+        ]
+        self.web = subprocess.Popen(command, env=self.env, cwd=self.tmp, stderr=subprocess.DEVNULL)
+        wait_for(lambda: _up(f"http://127.0.0.1:{self.port}/healthz"), 30, "gunicorn did not start")
+
+    def start_worker(self) -> None:
+        with open(self.tmp / "worker.log", "a") as log:  # the child keeps its own copy of the descriptor
+            self.worker = subprocess.Popen([ORTFIX, "worker"], env=self.env, cwd=self.tmp, stderr=log)
+
+    def kill_worker(self) -> None:
+        assert self.worker is not None
+        self.worker.kill()  # SIGKILL: no cleanup, the job in hand is simply gone
+        self.worker.wait(timeout=10)
+
+    def send(self, name: str, payload: dict, delivery: str) -> int:
+        body = json.dumps(payload).encode()
+        headers = {
+            "X-GitHub-Event": name,
+            "X-GitHub-Delivery": delivery,
+            "X-Hub-Signature-256": events.sign(SECRET, body),
+        }
+        try:
+            return requests.post(
+                f"http://127.0.0.1:{self.port}/api/github/webhooks", data=body, headers=headers, timeout=10
+            ).status_code
+        except requests.ConnectionError:
+            return 0
+
+    def stop(self) -> None:
+        for process in (self.worker, self.web):
+            if process is not None and process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def wait_for(condition, seconds: float = 60, message: str = "timed out") -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(message)
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def ortfix(request, tmp_path, private_key, github):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "REDIS_URL", "ORTFIX_"))
+    }
+    env.update(
+        {
+            "APP_ID": "12345",
+            "PRIVATE_KEY": private_key,
+            "WEBHOOK_SECRET": SECRET,
+            "GITHUB_API_URL": github.url,
+            "ORTFIX_DB": str(tmp_path / "ortfix.db"),
+            "ORTFIX_GITHUB_DELAY": "0",
+            "ORTFIX_LEASE_SECONDS": "3",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    if request.param == "redis":
+        env["REDIS_URL"] = request.getfixturevalue("redis_url")
+    service = Ortfix(tmp_path, env)
+    service.start_web()
+    yield service
+    service.stop()
+
+
+def opened(pull: FakePull, action: str = "opened") -> dict:
+    return pull_request_payload(action, REPO, pull.number, pull.head_sha)
+
+
+def add_pull(github: FakeGitHub, number: int, head: dict[str, str], base: dict[str, str] | None = None) -> FakePull:
+    base = {"package.json": MANIFEST} if base is None else base
+    github.repo(REPO).refs.setdefault("main", github.add_commit(base))
+    return github.add_pull(
+        FakePull(REPO, number, base=base, head={**base, **head}, head_ref=f"feature-{number}", author="author")
+    )
+
+
+def apply_suggestions(text: str, comments: list[dict]) -> str:
+    lines = text.split("\n")
+    for comment in comments:
+        suggested = comment["body"].split("```suggestion\n", 1)[1].split("\n```", 1)[0]
+        lines[comment["line"] - 1] = suggested
+    return "\n".join(lines)
+
+
+def checks_for(github: FakeGitHub, sha: str) -> list[dict]:
+    return [run for run in github.check_runs.values() if run["head_sha"] == sha]
+
+
+def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
+    """opened → one review whose suggestions give the fixed file; synchronize with it → nothing new, green;
+    /ortfix on another PR → one commit that leaves the detector clean; the audit → one issue, updated in place."""
+    ortfix.start_worker()
+    pull = add_pull(github, 7, {"src/model.js": MODEL})
+    assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+    wait_for(lambda: pull.reviews, message="no review")
+    wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)))
+    assert apply_suggestions(MODEL, pull.comments) == FIXED
+    assert checks_for(github, pull.head_sha)[0]["conclusion"] == "failure"
+
+    pull.head["src/model.js"] = FIXED
+    github.add_pull(pull)
+    assert ortfix.send("pull_request", opened(pull, "synchronize"), "d-2") == 202
+    wait_for(lambda: any(r.get("conclusion") == "success" for r in checks_for(github, pull.head_sha)))
+    assert len(pull.reviews) == 1 and pull.comments == []  # the answered-by-fix comment is gone, nothing new
+
+    add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
+    comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
+    comment["repository"].update({"full_name": REPO, "default_branch": "main"})
+    comment["issue"].update({"number": 8})
+    comment["issue"]["user"]["login"] = "author"
+    comment["comment"].update({"body": "/ortfix", "id": 5})
+    comment["comment"]["user"]["login"] = "author"
+    comment["installation"] = {"id": 42}
+    assert ortfix.send("issue_comment", comment, "d-3") == 202
+    wait_for(lambda: github.count("PATCH", "/git/refs/heads/feature-8"), message="no commit")
+    files = github.branch_files(REPO, "feature-8")
+    report = scan_files([(p, t.encode()) for p, t in files.items()])
+    assert [f for f in report.findings if f.replacement] == [] and github.count("POST", "/git/commits$") == 1
+
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    from bot.jobs import build
+    from bot.settings import load
+
+    build(load(ortfix.env, env_file=None)).audit_installation(42)  # what the weekly schedule queues
+    wait_for(lambda: github.repo(REPO).issues, message="no audit issue")
+    (number,) = github.repo(REPO).issues
+    github.set_branch(
+        REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"}
+    )
+    subprocess.run(
+        [ORTFIX, "audit", REPO, "--write"],
+        env=ortfix.env,
+        cwd=ortfix.tmp,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert list(github.repo(REPO).issues) == [number]
+    assert "in 2 places" in github.repo(REPO).issues[number]["title"]
+
+
+def test_github_errors_and_rate_limits_during_a_review_land_it_once(ortfix, github) -> None:
+    """A 502 on the review POST (after GitHub stored it), a secondary rate limit and a 500 on reads: one review."""
+    ortfix.start_worker()
+    pull = add_pull(github, 9, {"src/model.js": MODEL})
+    github.fail("GET", r"/pulls/9/files", 403, {"Retry-After": "1"})
+    github.fail("POST", "/graphql", 500)
+    original = github._create_review
+    calls = []
+
+    def lands_then_502(repo, number, query, body):
+        answer = original(repo, number, query, body)
+        calls.append(1)
+        return (502, {}, '{"message": "Bad Gateway"}') if len(calls) == 1 else answer
+
+    github.routes = [(m, p, lands_then_502 if h == original else h) for m, p, h in github.routes]
+    assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+    wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)))
+    assert len(pull.reviews) == 1 and len(pull.comments) == 1
+
+
+def test_a_worker_killed_mid_job_is_redone_after_restart_and_posts_once(ortfix, github) -> None:
+    pull = add_pull(github, 10, {"src/model.js": MODEL})
+    github.slow("GET", r"/pulls/10/comments", 8)  # the job stops here, after the check run, before the review
+    ortfix.start_worker()
+    assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+    wait_for(lambda: github.count("GET", r"/pulls/10/comments"), message="the job never started")
+    ortfix.kill_worker()
+    assert pull.reviews == []
+    github.delays.clear()
+    time.sleep(3.5)  # the dead worker's lease (and the PR lock it held) runs out
+    ortfix.start_worker()  # its start-up sweep queues the orphan again
+    wait_for(lambda: pull.reviews, message="the job was lost")
+    time.sleep(1)
+    assert len(pull.reviews) == 1 and github.count("POST", r"/check-runs$") == 1
+
+
+def test_a_flood_while_no_worker_runs_is_all_processed_after(ortfix, github) -> None:
+    """40 deliveries (with duplicates and out of order) acknowledged with no worker running; all done after."""
+    pulls = [add_pull(github, 100 + i, {"src/model.js": MODEL}) for i in range(20)]
+    for i, pull in enumerate(reversed(pulls)):
+        assert ortfix.send("pull_request", opened(pull), f"f-{i}") == 202
+        assert ortfix.send("pull_request", opened(pull), f"f-{i}") == 202  # a duplicate delivery
+        assert ortfix.send("pull_request", opened(pull, "reopened"), f"r-{i}") == 202  # a second event for the PR
+    ortfix.start_worker()
+    wait_for(lambda: all(p.reviews for p in pulls), 120, "some deliveries were lost")
+    time.sleep(1)
+    assert all(len(p.reviews) == 1 and len(p.comments) == 1 for p in pulls)
+
+
+def test_path_traversal_in_file_names_is_only_a_name(ortfix, github) -> None:
+    """File names from a PR never touch the server's disk: `../../etc/passwd.js` is just a path in the review."""
+    ortfix.start_worker()
+    pull = add_pull(github, 11, {"../../etc/passwd.js": MODEL, "a/../b.js": MODEL, "src/../../x.js": MODEL})
+    assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+    wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)))
+    assert sorted(c["path"] for c in pull.comments) == ["../../etc/passwd.js", "a/../b.js", "src/../../x.js"]
+
+
+@pytest.fixture
+def own_redis(tmp_path):
+    """A Redis this test may restart: append-only file fsynced on every write, as a production Redis should be."""
+    port = free_port()
+    directory = tmp_path / "redis"
+    directory.mkdir()
+    command = [
+        shutil.which("redis-server") or "redis-server",
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(directory),
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+    ]
+
+    def start() -> subprocess.Popen:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        import redis
+
+        wait_for(lambda: _redis_up(redis, port), 10, "redis did not start")
+        return process
+
+    holder = {"process": start()}
+    yield f"redis://127.0.0.1:{port}/0", holder, start
+    holder["process"].terminate()
+    holder["process"].wait(timeout=10)
+
+
+def _redis_up(redis, port: int) -> bool:
+    try:
+        return bool(redis.Redis(port=port).ping())
+    except redis.ConnectionError:
+        return False
+
+
+def test_redis_restarted_under_load_loses_no_accepted_delivery(tmp_path, private_key, github, own_redis) -> None:
+    """Deliveries keep coming while Redis restarts: some are refused (GitHub retries those); every 202 gets its review."""
+    url, holder, start = own_redis
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "REDIS_URL", "ORTFIX_"))
+    }
+    env.update(
+        {
+            "APP_ID": "12345",
+            "PRIVATE_KEY": private_key,
+            "WEBHOOK_SECRET": SECRET,
+            "GITHUB_API_URL": github.url,
+            "REDIS_URL": url,
+            "ORTFIX_GITHUB_DELAY": "0",
+            "ORTFIX_LEASE_SECONDS": "3",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    service = Ortfix(tmp_path, env)
+    service.start_web()
+    service.start_worker()
+    try:
+        pulls = [add_pull(github, 200 + i, {"src/model.js": MODEL}) for i in range(30)]
+        accepted = []
+        for i, pull in enumerate(pulls):
+            if i == 10:
+                holder["process"].send_signal(signal.SIGTERM)
+                holder["process"].wait(timeout=10)
+            if i == 15:
+                holder["process"] = start()
+            if service.send("pull_request", opened(pull), f"d-{i}") == 202:
+                accepted.append(pull)
+        assert 15 <= len(accepted) < 30
+        wait_for(lambda: all(p.reviews for p in accepted), 120, "an accepted delivery was lost")
+        assert all(len(p.reviews) == 1 for p in accepted)
+        assert _up(f"http://127.0.0.1:{service.port}/healthz")
+    finally:
+        service.stop()
