@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import github
+import requests
 from github import Auth, GithubException, GithubIntegration
 
 log = logging.getLogger("ortfix.github")
@@ -174,12 +175,14 @@ class GitHubClient:
                 return response_headers, data
             except GithubException as raw:
                 error = _error(raw)
-                self._note_rate(error.headers)
-                wait = self._retry_wait("GET" if read_only else verb, error, attempt)
-                if wait is None or attempt == MAX_ATTEMPTS:
-                    raise error from None
-                log.warning("github.retry", extra={"status": error.status, "wait": wait, "path": path})
-                self.app.sleep(wait)
+            except (requests.ConnectionError, requests.Timeout) as dropped:  # no answer at all
+                error = GitHubError(0, f"no answer ({type(dropped).__name__})")
+            self._note_rate(error.headers)
+            wait = self._retry_wait("GET" if read_only else verb, error, attempt)
+            if wait is None or attempt == MAX_ATTEMPTS:
+                raise error
+            log.warning("github.retry", extra={"status": error.status, "wait": wait, "path": path})
+            self.app.sleep(wait)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _retry_wait(self, verb: str, error: GitHubError, attempt: int) -> float | None:
@@ -192,7 +195,7 @@ class GitHubClient:
             else:
                 return None  # a real "forbidden"
             return wait if wait <= MAX_RATE_WAIT else None
-        if error.status >= 500 and verb in IDEMPOTENT:
+        if (error.status >= 500 or error.status == 0) and verb in IDEMPOTENT:
             return min(2.0 ** (attempt - 1), 30.0)
         return None
 

@@ -184,8 +184,8 @@ def _create_review(client: GitHubClient, pr: PullRequest, inline: list[Finding],
     try:
         client.create_review(pr.repo, pr.number, pr.head_sha, body, comments)
     except GitHubError as error:
-        if error.status < 500:
-            raise
+        if 0 < error.status < 500:
+            raise  # refused; a 5xx or no answer at all leaves the outcome unknown
         marker = render.REVIEW_MARKER.format(key)
         if any(marker in existing for existing in client.review_bodies(pr.repo, pr.number)):
             return

@@ -37,6 +37,7 @@ _URL = re.compile(r"https://api\.github\.com(:443)?/.*")
 _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/matching-refs|compare)/)(.+)$")
 _GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')
 APP_LOGIN = "ortfix[bot]"
+DROPPED = -1  # a fault that answers nothing
 
 
 def _complete(schema: dict, example, data):
@@ -362,6 +363,10 @@ class FakeGitHub:
         for _ in range(times):
             self.faults.append((method, re.compile(path), status, headers or {}))
 
+    def drop(self, method: str, path: str, times: int = 1) -> None:
+        """The next `times` matching requests get no answer: the connection breaks."""
+        self.fail(method, path, DROPPED, times=times)
+
     def slow(self, method: str, path: str, seconds: float, times: int = 1) -> None:
         """The next `times` matching requests take `seconds` to answer (a job caught mid-flight)."""
         for _ in range(times):
@@ -391,6 +396,8 @@ class FakeGitHub:
             method, pattern, status, headers = fault
             if method == request.method and pattern.search(path):
                 self.faults.remove(fault)
+                if status == DROPPED:
+                    raise requests.ConnectionError("connection reset by the fake GitHub")
                 return status, headers, json.dumps({"message": f"fault {status}"})
         body = json.loads(request.body) if request.body else None
         self._if_none_match = request.headers.get("If-None-Match")

@@ -313,3 +313,28 @@ def test_a_lock_left_by_a_killed_job_expires(tmp_path) -> None:
     assert not store.acquire("pr:x#1", 60)
     now[0] += 61
     assert store.acquire("pr:x#1", 60)
+
+
+def test_dropped_connections_are_retried_and_a_dropped_review_post_lands_once(service, github) -> None:
+    """No answer to a GET: retried. No answer to the review POST: ortfix looks for its review, then posts once."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    github.drop("GET", r"/pulls/7/files")
+    github.drop("POST", r"/pulls/7/reviews$")
+    review(service, github, pull)
+    assert len(pull.reviews) == 1
+    assert github.count("GET", r"/pulls/7/files") == 2 and github.count("POST", r"/pulls/7/reviews$") == 2
+
+
+def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, github) -> None:
+    """A signed body replayed with a new X-GitHub-Delivery is queued (GitHub signs bodies, not ids) and is harmless."""
+    import json
+
+    from bot.jobs import run_delivery
+    from tests.conftest import pull_request_payload
+
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    body = json.dumps(pull_request_payload("opened", REPO, 7, pull.head_sha)).encode()
+    for delivery in ("original", "replay"):
+        assert service.store.accept(delivery, "pull_request", "opened", body)
+        run_delivery(service, delivery)
+    assert len(pull.reviews) == 1 and len(pull.comments) == 1
