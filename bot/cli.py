@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterable
 from pathlib import Path
@@ -62,6 +63,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: all)")
     serve.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     serve.set_defaults(run=_serve)
+    setup = commands.add_parser("setup", help="register the GitHub App from a headless server")
+    setup.add_argument("--url", help="this server's public address, e.g. https://ortfix.example.com")
+    setup.add_argument("--org", help="create the app for this organization")
+    setup.add_argument("--code", help="the code GitHub's redirect carried: exchange it and write .env")
+    setup.set_defaults(run=_setup)
     worker = commands.add_parser("worker", help="a queue consumer alone (scale these out with REDIS_URL)")
     worker.set_defaults(run=_worker)
     audit = commands.add_parser("audit", help="audit repositories now, as the weekly audit does")
@@ -102,10 +108,18 @@ https://github.com/organizations/ORG/settings/apps/new) with the permissions and
 then put these settings in the environment or in a .env file here, and run `ortfix serve` again."""
 
 
+SETUP_MODE = """ortfix: not registered with GitHub yet. Open http://{host}:{port}/ in a browser to create the app
+(or run `ortfix setup` for the steps on a headless server). ortfix restarts on its own once it is set up."""
+
+
 def _serve(args: argparse.Namespace) -> int:
-    settings = _service_settings()
-    if settings is None:
-        return EXIT_USAGE
+    from bot import logs
+    from bot import settings as settings_module
+
+    settings = settings_module.load()
+    logs.configure(settings.log_level)
+    if settings.missing:
+        return _serve_setup(args, settings)
     command = [
         sys.executable, "-m", "gunicorn",
         "--bind", f"{args.host}:{settings.port}",
@@ -123,6 +137,32 @@ def _serve(args: argparse.Namespace) -> int:
         if web.poll() is None:
             web.terminate()
             web.wait(timeout=30)
+
+
+def _serve_setup(args: argparse.Namespace, settings) -> int:
+    """The setup page alone, until the manifest flow has written the credentials; then ortfix restarts itself."""
+    from bot import settings as settings_module
+
+    host = "127.0.0.1" if args.host == "0.0.0.0" else args.host
+    print(SETUP_MODE.format(host=host, port=settings.port), file=sys.stderr)
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{settings.port}", "--workers", "1", "bot.web:wsgi()"]
+    )
+    try:
+        while web.poll() is None:
+            time.sleep(1)
+            if not settings_module.load(env_file=settings.env_file).missing:
+                break
+        else:
+            return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_CLEAN
+    finally:
+        if web.poll() is None:
+            web.terminate()
+            web.wait(timeout=30)
+    os.execv(sys.executable, [sys.executable, "-m", "bot.cli", *sys.argv[1:]])  # now with credentials
+    return EXIT_CLEAN  # pragma: no cover
 
 
 def _stop_when_done(web: subprocess.Popen, stopping: threading.Event) -> None:
@@ -158,6 +198,62 @@ def _consume(settings) -> int:
         workers=settings.workers, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=25
     )
     consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
+    return EXIT_CLEAN
+
+
+SETUP_STEPS = """Register ortfix as a GitHub App (GitHub's App Manifest flow):
+
+1. Save this manifest as manifest.json:
+
+{manifest}
+
+2. On a machine with a browser, make an HTML page with a form that POSTs a field `manifest` (the JSON above)
+   to {action} and submit it; confirm on GitHub with "Create GitHub App".
+   (Simpler: run `ortfix serve` and open its page, which does exactly this.)
+3. GitHub redirects to {callback}?code=CODE. Run here:
+
+   ortfix setup --code CODE
+
+   which writes APP_ID, APP_SLUG, PRIVATE_KEY and WEBHOOK_SECRET to {env} (mode 0600).
+4. Start `ortfix serve`, then install the app from its page on GitHub."""
+
+
+def _setup(args: argparse.Namespace) -> int:
+    from bot import settings as settings_module
+    from bot import setup_page
+    from bot.github_client import GitHubError, convert_manifest
+
+    settings = settings_module.load()
+    if args.code:
+        try:
+            created = convert_manifest(settings.api_url, args.code)
+        except (GitHubError, OSError) as error:
+            print(f"ortfix: GitHub did not confirm the app: {error}", file=sys.stderr)
+            return EXIT_FAILED
+        values = {
+            "APP_ID": str(created["id"]),
+            "APP_SLUG": created["slug"],
+            "PRIVATE_KEY": created["pem"],
+            "WEBHOOK_SECRET": created["webhook_secret"],
+        }
+        settings_module.write_env(settings.env_file, values)
+        print(
+            f"ortfix: {created['slug']} is set up; install it: {settings.github_web_url}/apps/{created['slug']}/installations/new"
+        )
+        return EXIT_CLEAN
+    if not args.url:
+        print("ortfix: setup needs --url (this server's public address) or --code", file=sys.stderr)
+        return EXIT_USAGE
+    manifest = setup_page.manifest(args.url, settings.webhook_path)
+    action = setup_page.new_app_url(settings.github_web_url, args.org, "cli").split("?")[0]
+    print(
+        SETUP_STEPS.format(
+            manifest=json.dumps(manifest, indent=2),
+            action=action,
+            callback=manifest["redirect_url"],
+            env=settings.env_file,
+        )
+    )
     return EXIT_CLEAN
 
 

@@ -474,6 +474,21 @@ class GitHubClient:
         )
 
 
+def convert_manifest(api_url: str, code: str) -> dict:
+    """POST /app-manifests/{code}/conversions: the app GitHub created from the manifest, with its secrets.
+
+    The one call that needs no authentication: the code itself is the proof, valid for an hour, once.
+    """
+    response = requests.post(
+        f"{api_url.rstrip('/')}/app-manifests/{quote(code)}/conversions",
+        headers={"Accept": "application/vnd.github+json"},
+        timeout=30,
+    )
+    if response.status_code != 201:
+        raise GitHubError(response.status_code, response.text[:200])
+    return response.json()
+
+
 def _error(raw: GithubException) -> GitHubError:
     data = raw.data if isinstance(raw.data, dict) else {}
     message = str(data.get("message") or raw.data or "")

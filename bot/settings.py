@@ -35,6 +35,11 @@ class Settings:
     github_delay: float  # PyGithub's pause between requests (0 in tests)
     dry_run: bool
     audit_cron: str  # minute hour day month weekday, UTC
+    app_slug: str | None  # the app's URL name, written by the setup page
+    public_url: str | None  # this server's address as GitHub reaches it (default: what the browser used)
+    github_web_url: str  # github.com, or the Enterprise Server's web address
+    env_file: str  # where the setup page writes the app's credentials
+    sentry_dsn: str | None
     lease_seconds: float  # a job running longer is presumed dead (its worker killed) and redone
 
     @property
@@ -76,7 +81,32 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         dry_run=(get("ORTFIX_DRY_RUN", "") or "").lower() in ("1", "true", "yes"),
         audit_cron=get("ORTFIX_AUDIT_CRON", "0 6 * * 1") or "0 6 * * 1",
         lease_seconds=float(get("ORTFIX_LEASE_SECONDS", "600") or 600),
+        app_slug=get("APP_SLUG"),
+        public_url=get("ORTFIX_PUBLIC_URL"),
+        github_web_url=get("GITHUB_WEB_URL") or _web_url(_api_url(get("GITHUB_API_URL"), get("GHE_HOST"))),
+        env_file=str(env_file or ".env"),
+        sentry_dsn=get("SENTRY_DSN"),
     )
+
+
+def write_env(path: str | Path, values: dict[str, str]) -> None:
+    """Add `values` to the .env file (created readable by its owner only: it holds the app's private key)."""
+    target = Path(path)
+    lines = target.read_text("utf-8").splitlines() if target.exists() else []
+    kept = [line for line in lines if line.split("=", 1)[0].strip() not in values]
+    for name, value in values.items():
+        kept.append(f'{name}="{value.replace(chr(10), chr(92) + "n")}"')
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(kept) + "\n")
+    os.chmod(target, 0o600)
+
+
+def _web_url(api_url: str) -> str:
+    """github.com for api.github.com; https://HOST for an Enterprise Server's https://HOST/api/v3."""
+    if api_url == DEFAULT_API_URL:
+        return "https://github.com"
+    return api_url.removesuffix("/api/v3")
 
 
 def _api_url(api_url: str | None, ghe_host: str | None) -> str:

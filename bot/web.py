@@ -8,14 +8,16 @@ nothing to do (200) → duplicate (202, not queued again) → queued (202).
 from __future__ import annotations
 
 import logging
+import secrets
 
 from flask import Flask, Response, jsonify, request
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from bot import events, routing
+from bot import events, routing, setup_page
+from bot.github_client import GitHubError, convert_manifest
 from bot.jobs import Service, build
-from bot.settings import MAX_BODY_BYTES, Settings, load
+from bot.settings import MAX_BODY_BYTES, Settings, load, write_env
 
 log = logging.getLogger("ortfix.web")
 
@@ -31,6 +33,8 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
     @app.post(settings.webhook_path)
     def webhook() -> tuple[Response, int]:
         return _receive(service)
+
+    _setup_routes(app, settings, service)
 
     @app.get("/healthz")
     def healthz() -> tuple[Response, int]:
@@ -48,6 +52,66 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         return jsonify(error=f"the body is over {MAX_BODY_BYTES:,} bytes"), 413
 
     return app
+
+
+def _setup_routes(app: Flask, settings: Settings, service: Service) -> None:
+    """First run: GitHub's App Manifest flow at / and /setup. Once configured: the app's status (never a secret)."""
+
+    def base_url() -> str:
+        return (settings.public_url or request.host_url).rstrip("/")
+
+    @app.get("/")
+    @app.get("/setup")
+    def home() -> Response:
+        if settings.missing:
+            return Response(setup_page.welcome(base_url() + settings.webhook_path), mimetype="text/html")
+        installations = {
+            labels.get("installation") for name, labels, _ in service.store.series() if "installation" in labels
+        }
+        app_name = settings.app_slug or f"App {settings.app_id}"
+        page = setup_page.status(app_name, len(installations), service.huey.pending_count(), service.store.recent(10))
+        return Response(page, mimetype="text/html")
+
+    @app.post("/setup/start")
+    def start() -> Response | tuple[Response, int]:
+        if not settings.missing:
+            return Response(setup_page.failed("This ortfix is already set up."), status=409, mimetype="text/html")
+        org = (request.form.get("org") or "").strip() or None
+        if org and not org.replace("-", "").isalnum():
+            return Response(setup_page.failed("That is not an organization name."), status=400, mimetype="text/html")
+        state = secrets.token_urlsafe(24)
+        service.store.put(f"setup-state:{state}", str(service.store.clock()))
+        action = setup_page.new_app_url(settings.github_web_url, org, state)
+        manifest = setup_page.manifest(base_url(), settings.webhook_path)
+        return Response(setup_page.to_github(action, manifest), mimetype="text/html")
+
+    @app.get(setup_page.CALLBACK)
+    def callback() -> Response:
+        state, code = request.args.get("state", ""), request.args.get("code", "")
+        issued = service.store.get(f"setup-state:{state}") if state else None
+        if not issued or float(issued) + 3600 < service.store.clock() or not code:
+            log.warning("setup.bad-state")
+            return Response(
+                setup_page.failed("This link is not from a setup started here."), status=400, mimetype="text/html"
+            )
+        try:
+            created = convert_manifest(settings.api_url, code)
+        except (GitHubError, OSError) as error:
+            return Response(
+                setup_page.failed(f"GitHub did not confirm the app: {error}"), status=502, mimetype="text/html"
+            )
+        write_env(
+            settings.env_file,
+            {
+                "APP_ID": str(created["id"]),
+                "APP_SLUG": created["slug"],
+                "PRIVATE_KEY": created["pem"],
+                "WEBHOOK_SECRET": created["webhook_secret"],
+            },
+        )
+        service.store.put(f"setup-state:{state}", "0")  # once
+        install = f"{settings.github_web_url.rstrip('/')}/apps/{created['slug']}/installations/new"
+        return Response(setup_page.done(created.get("name") or created["slug"], install), mimetype="text/html")
 
 
 def _receive(service: Service) -> tuple[Response, int]:
