@@ -117,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
     from bot import settings as settings_module
 
     settings = settings_module.load()
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, settings.sentry_dsn)
     if settings.missing:
         return _serve_setup(args, settings)
     command = [
@@ -185,7 +185,7 @@ def _service_settings():
         lines = "\n".join(f"  {name}: {settings.SETUP_HELP[name]}" for name in loaded.missing)
         print(MISSING_SETTINGS.format(missing=lines), file=sys.stderr)
         return None
-    logs.configure(loaded.log_level)
+    logs.configure(loaded.log_level, loaded.sentry_dsn)
     return loaded
 
 

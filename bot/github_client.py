@@ -117,6 +117,30 @@ class GitHubApp:
     def installation(self, installation_id: int) -> GitHubClient:
         return GitHubClient(self, installation_id)
 
+    def hook_deliveries(self, pages: int = 3) -> list[dict]:
+        """GET /app/hook/deliveries (as the app): the latest deliveries of its webhook, newest first."""
+        found: list[dict] = []
+        url: str | None = "/app/hook/deliveries"
+        query: dict | None = {"per_page": PER_PAGE}
+        for _ in range(pages):
+            if url is None:
+                break
+            try:
+                headers, data = self.integration.requester.requestJsonAndCheck("GET", url, parameters=query)
+            except GithubException as error:
+                raise _error(error) from None
+            found += data
+            match = _NEXT.search({k.lower(): v for k, v in headers.items()}.get("link", ""))
+            url, query = (match.group(1), None) if match else (None, None)
+        return found
+
+    def redeliver(self, delivery_id: int) -> None:
+        """POST /app/hook/deliveries/{delivery_id}/attempts: GitHub sends that delivery again."""
+        try:
+            self.integration.requester.requestJsonAndCheck("POST", f"/app/hook/deliveries/{delivery_id}/attempts")
+        except GithubException as error:
+            raise _error(error) from None
+
     def installation_of(self, repo: str) -> int:
         """GET /repos/{owner}/{repo}/installation (as the app): which installation covers a repository."""
         owner, name = repo.split("/")

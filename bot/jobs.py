@@ -109,6 +109,11 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
         audit.write_org_issue(client, service.store, org, repositories)
         _record_calls(service, client)
 
+    @service.huey.periodic_task(crontab(minute="*/10"), name="redeliver_failed")
+    def redeliver_failed() -> None:
+        if service.app is not None:
+            redeliver_missed(service)
+
     @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
     def requeue_orphans() -> None:
         grace = EMPTY_QUEUE_GRACE if service.huey.pending_count() == 0 else QUEUED_GRACE
@@ -129,6 +134,34 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
 def _crontab(spec: str):
     minute, hour, day, month, weekday = spec.split()
     return crontab(minute=minute, hour=hour, day=day, month=month, day_of_week=weekday)
+
+
+REDELIVER_MAX = 50  # per run: an outage's backlog is worked off over a few runs, not in one burst
+
+
+def redeliver_missed(service: Service) -> int:
+    """Ask GitHub to send again each recent delivery that never reached ortfix (it was down, or answered 5xx).
+
+    A delivery counts as missed when no attempt of its GUID succeeded and the store never accepted it;
+    each is asked for once. Returns how many were asked for.
+    """
+    assert service.app is not None
+    attempts = service.app.hook_deliveries()
+    succeeded = {a["guid"] for a in attempts if 200 <= int(a.get("status_code") or 0) < 300}
+    asked = 0
+    for attempt in attempts:  # newest first: the latest failed attempt of each GUID
+        guid = attempt["guid"]
+        if guid in succeeded or service.store.delivery(guid) is not None or service.store.get(f"redelivered:{guid}"):
+            continue
+        service.app.redeliver(attempt["id"])
+        service.store.put(f"redelivered:{guid}", str(service.store.clock()))
+        succeeded.add(guid)
+        asked += 1
+        if asked >= REDELIVER_MAX:
+            break
+    if asked:
+        log.warning("deliveries.redelivered", extra={"count": asked})
+    return asked
 
 
 def fan_out_audits(service: Service, installation_id: int, only: list[str] | None = None) -> int:

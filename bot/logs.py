@@ -39,9 +39,16 @@ def _with_job_context(factory):
 logging.setLogRecordFactory(_with_job_context(logging.getLogRecordFactory()))
 
 
-def configure(level: str) -> None:
+def configure(level: str, sentry_dsn: str | None = None) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    if sentry_dsn:
+        try:
+            import sentry_sdk
+        except ImportError:
+            logging.getLogger("ortfix").warning("sentry.missing", extra={"fix": "pip install 'ortfix[sentry]'"})
+            return
+        sentry_sdk.init(dsn=sentry_dsn, send_default_pii=False)  # errors only: no tracing, no request bodies

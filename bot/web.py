@@ -188,5 +188,5 @@ def wsgi() -> Flask:
     from bot.logs import configure
 
     settings = load()
-    configure(settings.log_level)
+    configure(settings.log_level, settings.sentry_dsn)
     return create_app(settings)

@@ -247,6 +247,8 @@ class FakeGitHub:
         self.calls: list[tuple[str, str]] = []
         self.graphql_queries = 0
         self.not_modified = 0
+        self.hook_deliveries: list[dict] = []  # what GitHub's "Recent Deliveries" shows
+        self.redelivered: list[int] = []
         self._if_none_match: str | None = None
         self.faults: list[tuple[str, re.Pattern, int, dict]] = []
         self.delays: list[tuple[str, re.Pattern, float]] = []
@@ -257,6 +259,8 @@ class FakeGitHub:
                 ("POST", r"/app/installations/(\d+)/access_tokens", self._token),
                 ("POST", r"/graphql", self._graphql),
                 ("GET", r"/app/installations", self._installations),
+                ("GET", r"/app/hook/deliveries", self._hook_deliveries),
+                ("POST", r"/app/hook/deliveries/(\d+)/attempts", self._redeliver),
                 ("GET", r"/installation/repositories", self._installation_repos),
                 ("GET", r"/repos/([^/]+/[^/]+)/installation", self._repo_installation),
                 ("GET", r"/repos/([^/]+/[^/]+)", self._repository),
@@ -521,6 +525,13 @@ class FakeGitHub:
             "fork": repo.fork,
             "private": False,
         }
+
+    def _hook_deliveries(self, query: dict, body: dict | None):
+        return self._page(sorted(self.hook_deliveries, key=lambda d: -d["id"]), query, "/app/hook/deliveries")
+
+    def _redeliver(self, delivery_id: str, query: dict, body: dict | None):
+        self.redelivered.append(int(delivery_id))
+        return self._json(202, {})
 
     def _installations(self, query: dict, body: dict | None):
         ids = sorted({r.installation for r in self.repos.values()})

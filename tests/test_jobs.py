@@ -150,3 +150,36 @@ def test_logs_are_json_lines(capsys) -> None:
     logging.getLogger().handlers.clear()
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert line["event"] == "hello" and line["delivery"] == "d-9" and line["n"] == 1 and line["level"] == "info"
+
+
+def test_deliveries_missed_during_an_outage_are_redelivered_once(service, github) -> None:
+    """GitHub lists its recent deliveries: ortfix asks again for those that failed and never reached it."""
+    from bot.jobs import redeliver_missed
+
+    def attempt(id_: int, guid: str, code: int) -> dict:
+        return {
+            "id": id_,
+            "guid": guid,
+            "delivered_at": "2026-11-26T06:00:00Z",
+            "redelivery": False,
+            "duration": 0.1,
+            "status": "OK" if code < 300 else "failed",
+            "status_code": code,
+            "event": "pull_request",
+            "action": "opened",
+            "installation_id": 42,
+            "repository_id": 1,
+        }
+
+    github.hook_deliveries = [
+        attempt(1, "g-down", 502),  # ortfix was down: GitHub got a 502 from the proxy
+        attempt(2, "g-retried", 504),
+        attempt(3, "g-retried", 202),  # failed once, then went through
+        attempt(4, "g-ok", 202),
+        attempt(5, "g-known", 500),  # answered 500 but recorded: the sweep redoes it, no redelivery needed
+        attempt(6, "g-down2", 0),  # no answer at all
+    ]
+    service.store.accept("g-known", "pull_request", "opened", b"{}")
+    assert redeliver_missed(service) == 2
+    assert sorted(github.redelivered) == [1, 6]
+    assert redeliver_missed(service) == 0  # asked once only
