@@ -124,25 +124,28 @@ def wait_for(condition, seconds: float = 60, message: str = "timed out") -> None
     raise AssertionError(message)
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def ortfix(request, tmp_path, private_key, github):
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "REDIS_URL", "ORTFIX_"))
-    }
+def service_env(private_key: str, github: FakeGitHub, **extra: str) -> dict[str, str]:
+    """The environment of the service's processes: this test's app, the fake GitHub, short leases."""
+    own = ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "REDIS_URL", "ORTFIX_")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(own)}
     env.update(
         {
             "APP_ID": "12345",
             "PRIVATE_KEY": private_key,
             "WEBHOOK_SECRET": SECRET,
             "GITHUB_API_URL": github.url,
-            "ORTFIX_DB": str(tmp_path / "ortfix.db"),
             "ORTFIX_GITHUB_DELAY": "0",
             "ORTFIX_LEASE_SECONDS": "3",
             "LOG_LEVEL": "WARNING",
+            **extra,
         }
     )
+    return env
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def ortfix(request, tmp_path, private_key, github):
+    env = service_env(private_key, github, ORTFIX_DB=str(tmp_path / "ortfix.db"))
     if request.param == "redis":
         env["REDIS_URL"] = request.getfixturevalue("redis_url")
     service = Ortfix(tmp_path, env)
@@ -331,23 +334,7 @@ def _redis_up(redis, port: int) -> bool:
 def test_redis_restarted_under_load_loses_no_accepted_delivery(tmp_path, private_key, github, own_redis) -> None:
     """Deliveries keep coming while Redis restarts: some are refused (GitHub retries those); every 202 gets its review."""
     url, holder, start = own_redis
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "REDIS_URL", "ORTFIX_"))
-    }
-    env.update(
-        {
-            "APP_ID": "12345",
-            "PRIVATE_KEY": private_key,
-            "WEBHOOK_SECRET": SECRET,
-            "GITHUB_API_URL": github.url,
-            "REDIS_URL": url,
-            "ORTFIX_GITHUB_DELAY": "0",
-            "ORTFIX_LEASE_SECONDS": "3",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    env = service_env(private_key, github, REDIS_URL=url)
     service = Ortfix(tmp_path, env)
     service.start_web()
     service.start_worker()

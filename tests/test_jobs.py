@@ -11,19 +11,12 @@ from bot import events
 from bot.jobs import build, run_delivery
 from bot.store import LEASE_SECONDS, RedisStore, SqliteStore
 from bot.web import create_app
-from tests.conftest import SECRET, pull_request_payload
+from tests.conftest import SECRET, Clock, pull_request_payload
 from tests.fake_github import PullRequest as FakePull
 
 REPO = "octo-org/web-app"
 MANIFEST = '{"dependencies": {"onnxruntime-web": "^1.30.0"}}\n'
 MODEL = "import * as ort from 'onnxruntime-web';\nexport const s = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
-
-
-class Clock:
-    now = 2_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "redis"])

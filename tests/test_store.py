@@ -5,14 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.store import DONE, FAILED, LEASE_SECONDS, RedisStore, SqliteStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.conftest import Clock
 
 
 @pytest.fixture(params=["sqlite", "redis"])
