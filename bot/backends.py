@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 
@@ -36,6 +36,7 @@ class VersionTable:
     webgl_entries: tuple[str, ...]
     eras: tuple[Era, ...]
     published: tuple[str, ...]
+    _era_of: dict[str, Era | None] = field(default_factory=dict, compare=False, repr=False)  # semver is slow
 
     def backend(self, entry: str, version: str | None) -> str | None:
         """The backend `entry` carries at `version` (None: the entry does not exist then)."""
@@ -43,10 +44,9 @@ class VersionTable:
         return era.backends.get(entry) if era else None
 
     def era(self, version: str) -> Era | None:
-        for era in self.eras:
-            if in_range(version, era.versions):
-                return era
-        return None
+        if version not in self._era_of:
+            self._era_of[version] = next((e for e in self.eras if in_range(version, e.versions)), None)
+        return self._era_of[version]
 
     def installed_by(self, range_text: str) -> str | None:
         """The version a fresh install of `range_text` gets, as far as the table knows."""

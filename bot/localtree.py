@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from bot.detector.javascript import warm
 from bot.detector.scanner import SKIPPED_DIRS, Examined, Scanner, examine, kind, size_cap
 
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
@@ -46,6 +47,7 @@ def _map(function, jobs: list):
     if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
         yield from map(function, jobs)
         return
+    warm()  # compiled once here, inherited by every forked worker
     with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
         yield from pool.map(function, jobs)
 

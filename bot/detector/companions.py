@@ -7,17 +7,15 @@ import re
 import tree_sitter
 
 from bot.detector.facts import Reference
-from bot.detector.parsing import captures, string_content, text
+from bot.detector.parsing import string_content, text
 
 JSEP_MARK = b".jsep."
 # ort-wasm-simd-threaded.jsep.wasm / .jsep.mjs (and the older ort-wasm-simd.jsep.wasm)
 _ASSET = re.compile(rb"ort-wasm[A-Za-z0-9_-]*(\.jsep\.)(?:wasm|mjs|\*)")
 _STRING_NODES = {"string_fragment", "string", "template_string", "string_content", "attribute_value"}
-_WASM_PATHS = """
-(assignment_expression left: (member_expression property: (property_identifier) @key) right: (string) @value)
-(pair key: [(property_identifier) (string)] @key value: (string) @value)
-"""
-_FLAGS = """
+# Patterns for the one query pass over JS/TS (javascript.py); `wasmPaths: "…"` pairs come from its pair pattern.
+QUERY = """
+(assignment_expression left: (member_expression property: (property_identifier) @assigned) right: (string) @assigned_value)
 (member_expression
   object: (member_expression object: (_) @env property: (property_identifier) @webgpu)
   property: (property_identifier) @flag)
@@ -48,27 +46,20 @@ def asset_names(data: bytes, root: tree_sitter.Node) -> list[Reference]:
     return found
 
 
-def wasm_prefixes(grammar: str, root: tree_sitter.Node) -> list[Reference]:
-    """String values given to `wasmPaths` (a URL prefix for the wasm files)."""
-    found = []
-    for _, match in captures(grammar, _WASM_PATHS, root):
-        if text(match["key"][0]).strip("'\"") != "wasmPaths":
-            continue
-        content = string_content(match["value"][0])
-        if content:
-            value, row, start, end = content
-            found.append(Reference(row, start, end, value, "wasm-prefix"))
-    return found
+def wasm_prefix(key: tree_sitter.Node, value: tree_sitter.Node) -> Reference | None:
+    """A string value given to `wasmPaths` (a URL prefix for the wasm files)."""
+    if text(key).strip("'\"") != "wasmPaths":
+        return None
+    content = string_content(value)
+    if content is None:
+        return None
+    found, row, start, end = content
+    return Reference(row, start, end, found, "wasm-prefix")
 
 
-def ignored_flags(grammar: str, root: tree_sitter.Node) -> list[Reference]:
-    """`….env.webgpu.<flag>` for the flags the native backend ignores (set or read)."""
-    found = []
-    for _, match in captures(grammar, _FLAGS, root):
-        env, webgpu, flag = match["env"][0], match["webgpu"][0], match["flag"][0]
-        env_name = text(env).rsplit(".", 1)[-1]
-        if text(webgpu) != "webgpu" or env_name != "env" or text(flag) not in IGNORED_FLAGS:
-            continue
-        row, column = flag.start_point
-        found.append(Reference(row, column, flag.end_point.column, text(flag), "flag"))
-    return found
+def ignored_flag(env: tree_sitter.Node, webgpu: tree_sitter.Node, flag: tree_sitter.Node) -> Reference | None:
+    """`….env.webgpu.<flag>` for a flag the native backend ignores (set or read)."""
+    if text(webgpu) != "webgpu" or text(env).rsplit(".", 1)[-1] != "env" or text(flag) not in IGNORED_FLAGS:
+        return None
+    row, column = flag.start_point
+    return Reference(row, column, flag.end_point.column, text(flag), "flag")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tree_sitter
 
-from bot.detector.companions import asset_names, ignored_flags, wasm_prefixes
+from bot.detector.companions import QUERY, asset_names, ignored_flag, wasm_prefix
 from bot.detector.facts import CodeFacts, Reference
-from bot.detector.parsing import captures, parse, string_content, text
+from bot.detector.parsing import captures, parse, query, string_content, text
 
 # Loads: the string is the first argument or the source of the statement.
 _LOADS = """
@@ -15,7 +15,8 @@ _LOADS = """
 (call_expression function: [(import) (identifier)] @fn arguments: (arguments (string) @src)) @stmt
 """
 _TS_LOADS = _LOADS + "(import_require_clause source: (string) @src) @stmt"  # import x = require('…')
-# What the code asks for: 'webgpu' in an array (executionProviders), or as {name|device: 'webgpu'}.
+# What the code asks for: 'webgpu' in an array (executionProviders), or as {name|device: 'webgpu'};
+# the pair pattern also finds `wasmPaths: '…'`.
 _REQUESTS = """
 (array (string) @item)
 (pair key: [(property_identifier) (string)] @key value: (string) @value)
@@ -27,17 +28,46 @@ PROVIDERS = ("webgpu", "webgl")
 
 
 def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
-    """Add the loads and provider requests in `data` (parsed with `grammar`) to `facts`."""
+    """Add the loads, provider requests and companions in `data` (parsed with `grammar`) to `facts`, in one pass."""
     root = parse(grammar, data)
-    for _, match in captures(grammar, _LOADS if grammar == "javascript" else _TS_LOADS, root):
-        reference = _load(match)
+    for _, match in captures(grammar, query_for(grammar), root):
+        if "stmt" in match:
+            reference = _load(match)
+        elif "item" in match:
+            facts.providers.update(_requested(match["item"][0]))
+            continue
+        elif "key" in match:
+            key, value = match["key"][0], match["value"][0]
+            if text(key).strip("'\"") in _REQUEST_KEYS:
+                facts.providers.update(_requested(value))
+            reference = wasm_prefix(key, value)
+            if reference is not None:
+                facts.companions.append(reference)
+            continue
+        elif "assigned" in match:
+            reference = wasm_prefix(match["assigned"][0], match["assigned_value"][0])
+            if reference is not None:
+                facts.companions.append(reference)
+            continue
+        else:
+            reference = ignored_flag(match["env"][0], match["webgpu"][0], match["flag"][0])
+            if reference is not None:
+                facts.companions.append(reference)
+            continue
         if reference is not None:
             facts.references.append(reference)
-    for _, match in captures(grammar, _REQUESTS, root):
-        facts.providers.update(_requested(match))
     facts.companions.extend(asset_names(data, root))
-    facts.companions.extend(wasm_prefixes(grammar, root))
-    facts.companions.extend(ignored_flags(grammar, root))
+
+
+def query_for(grammar: str) -> str:
+    loads = _LOADS if grammar == "javascript" else _TS_LOADS
+    return loads + _REQUESTS + QUERY
+
+
+def warm() -> None:
+    """Compile every grammar's query now: worker processes forked later inherit them instead of each compiling."""
+    for grammar in ("javascript", "typescript", "tsx"):
+        query(grammar, query_for(grammar))
 
 
 def _load(match: dict[str, list[tree_sitter.Node]]) -> Reference | None:
@@ -89,14 +119,6 @@ def _in_type(node: tree_sitter.Node) -> bool:
     return False
 
 
-def _requested(match: dict[str, list[tree_sitter.Node]]) -> set[str]:
-    if "item" in match:
-        node = match["item"][0]
-    else:
-        key = match["key"][0]
-        key_text = text(key).strip("'\"")
-        if key_text not in _REQUEST_KEYS:
-            return set()
-        node = match["value"][0]
+def _requested(node: tree_sitter.Node) -> set[str]:
     content = string_content(node)
     return {content[0]} & set(PROVIDERS) if content else set()
