@@ -105,6 +105,8 @@ def _under(path: str, directory: str) -> bool:
 class PushResult:
     commit: str | None  # the new commit, None when there was nothing to commit or it could not be pushed
     plan: FixPlan
+    branch: str  # the pull request's branch
+    head: str  # the head it was planned on
     pushed_to: str | None = None  # owner/name of the repository that got the commit
     patch: str | None = None  # when ortfix may not push: the change as a diff for the author
 
@@ -118,9 +120,10 @@ def fix_pull_request(
         head, head_repo = pull["head"]["sha"], pull["head"]["repo"]["full_name"]
         fix = plan(client, store, repo, head, config, refresher)
         if not fix.files:
-            return PushResult(None, fix)
+            return PushResult(None, fix, pull["head"]["ref"], head)
         if not _may_push(pull, repo):
-            return PushResult(None, fix, patch=render.unified_patch(fix.before, fix.files))
+            patch = render.unified_patch(fix.before, fix.files)
+            return PushResult(None, fix, pull["head"]["ref"], head, patch=patch)
         commit = client.create_commit(head_repo, head, fix.files, render.commit_message(fix))
         try:
             client.move_branch(head_repo, pull["head"]["ref"], commit)
@@ -129,7 +132,7 @@ def fix_pull_request(
                 raise
             log.info("fix.branch-moved", extra={"branch": pull["head"]["ref"]})
             continue
-        return PushResult(commit, fix, pushed_to=head_repo)
+        return PushResult(commit, fix, pull["head"]["ref"], head, pushed_to=head_repo)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

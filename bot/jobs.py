@@ -349,17 +349,13 @@ def _command(
         return
     result = fix.fix_pull_request(client, service.store, repo, number, config)
     if result.commit and result.pushed_to:
-        url = f"https://github.com/{result.pushed_to}/commit/{result.commit}"
-        branch = client.pull(repo, number)["head"]["ref"]
-        client.comment(repo, number, render.fixed_reply(result.plan, url, branch))
+        url = f"{service.settings.github_web_url}/{result.pushed_to}/commit/{result.commit}"
+        client.comment(repo, number, render.fixed_reply(result.plan, url, result.branch))
     elif result.patch:
         client.comment(repo, number, render.cannot_push_reply(result.plan, result.patch))
-        pull = client.pull(repo, number)
-        review_pull_request(
-            client, service.store, PullRequest(repo, number, pull["head"]["sha"], default_branch, False)
-        )
+        review_pull_request(client, service.store, PullRequest(repo, number, result.head, default_branch, False))
     else:
-        client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=client.pull(repo, number)["head"]["sha"][:7]))
+        client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=result.head[:7]))
 
 
 def _reason(error: Exception) -> str:
