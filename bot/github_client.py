@@ -119,20 +119,14 @@ class GitHubApp:
 
     def hook_deliveries(self, pages: int = 3) -> list[dict]:
         """GET /app/hook/deliveries (as the app): the latest deliveries of its webhook, newest first."""
-        found: list[dict] = []
-        url: str | None = "/app/hook/deliveries"
-        query: dict | None = {"per_page": PER_PAGE}
-        for _ in range(pages):
-            if url is None:
-                break
+
+        def get(url: str, query: dict | None) -> tuple[dict[str, str], Any]:
             try:
-                headers, data = self.integration.requester.requestJsonAndCheck("GET", url, parameters=query)
+                return self.integration.requester.requestJsonAndCheck("GET", url, parameters=query)
             except GithubException as error:
                 raise _error(error) from None
-            found += data
-            match = _NEXT.search({k.lower(): v for k, v in headers.items()}.get("link", ""))
-            url, query = (match.group(1), None) if match else (None, None)
-        return found
+
+        return list(pages_of(get, "/app/hook/deliveries", {"per_page": PER_PAGE}, max_pages=pages))
 
     def redeliver(self, delivery_id: int) -> None:
         """POST /app/hook/deliveries/{delivery_id}/attempts: GitHub sends that delivery again."""
@@ -228,15 +222,13 @@ class GitHubClient:
             if name.lower() == "x-ratelimit-remaining" and value.isdigit():
                 self.rate_remaining = int(value)
 
-    def paginate(self, path: str, params: dict | None = None) -> Iterator[Any]:
-        """Every item of a list endpoint, following the Link header's rel="next"."""
-        url: str | None = path
-        query: dict | None = {"per_page": PER_PAGE, **(params or {})}
-        while url:
-            headers, data = self.request("GET", url, params=query)
-            yield from data
-            match = _NEXT.search({k.lower(): v for k, v in headers.items()}.get("link", ""))
-            url, query = (match.group(1), None) if match else (None, None)
+    def paginate(self, path: str, params: dict | None = None, key: str | None = None) -> Iterator[Any]:
+        """Every item of a list endpoint (under `key`, for endpoints that wrap their list in an object)."""
+
+        def get(url: str, query: dict | None) -> tuple[dict[str, str], Any]:
+            return self.request("GET", url, params=query)
+
+        yield from pages_of(get, path, {"per_page": PER_PAGE, **(params or {})}, key=key)
 
     # --- repository contents -----------------------------------------------------------------------------------
 
@@ -341,15 +333,7 @@ class GitHubClient:
 
     def repositories(self) -> list[dict]:
         """GET /installation/repositories (paginated): the repositories this installation may see."""
-        found: list[dict] = []
-        url: str | None = "/installation/repositories"
-        query: dict | None = {"per_page": PER_PAGE}
-        while url:
-            headers, data = self.request("GET", url, params=query)
-            found += data.get("repositories", [])
-            match = _NEXT.search({k.lower(): v for k, v in headers.items()}.get("link", ""))
-            url, query = (match.group(1), None) if match else (None, None)
-        return found
+        return list(self.paginate("/installation/repositories", key="repositories"))
 
     def branch_head(self, repo: str, branch: str, etag: str | None = None) -> tuple[str | None, str | None]:
         """GET /repos/{owner}/{repo}/git/ref/{ref}, conditional: (sha, etag); (None, etag) when not modified.
@@ -496,6 +480,23 @@ class GitHubClient:
         self.update_check_run(
             repo, check_run_id, status="completed", conclusion=conclusion, completed_at=_now(), output=output
         )
+
+
+def pages_of(
+    get: Callable[[str, dict | None], tuple[dict[str, str], Any]],
+    path: str,
+    query: dict | None,
+    key: str | None = None,
+    max_pages: int | None = None,
+) -> Iterator[Any]:
+    """The items of every page, following the Link header's rel="next" (its URL carries the query)."""
+    url: str | None = path
+    page = 0
+    while url and (max_pages is None or page < max_pages):
+        headers, data = get(url, query)
+        yield from (data.get(key) or []) if key else data
+        match = _NEXT.search({k.lower(): v for k, v in headers.items()}.get("link", ""))
+        url, query, page = (match.group(1) if match else None), None, page + 1
 
 
 def convert_manifest(api_url: str, code: str) -> dict:
