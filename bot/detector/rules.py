@@ -8,6 +8,7 @@ whole: the WebGPU-use gate, the version the lockfile installs, import maps.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.backends import (
     JSEP,
@@ -64,19 +65,20 @@ class Package:
     resolved: str | None = None  # the version the lockfile installs
     wrappers: list[WrapperUse] = field(default_factory=list)
 
-    @property
+    # Derived once, on first use: the rules read them per load, and `files` is complete by then.
+    @cached_property
     def providers(self) -> set[str]:
         return set().union(*(f.providers for f in self.files))
 
-    @property
+    @cached_property
     def mapped(self) -> set[str]:
         return set().union(*(f.mapped for f in self.files))
 
-    @property
+    @cached_property
     def loads(self) -> list[Load]:
         return [load for f in self.files for load in f.loads]
 
-    @property
+    @cached_property
     def companions(self) -> list[Place]:
         return [place for f in self.files for place in f.companions]
 
