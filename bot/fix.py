@@ -18,6 +18,7 @@ from bot import render
 from bot.detector import INFO, Finding
 from bot.detector.lockfiles import LOCKFILE_NAMES
 from bot.detector.rules import ORT_VERSION, WRAPPER_VERSION
+from bot.detector.scanner import ancestors
 from bot.fixer import fix_texts
 from bot.github_client import GitHubClient, GitHubError
 from bot.lockfile_refresh import RefreshFailed, refresh
@@ -83,15 +84,12 @@ def plan(
 
 
 def _lockfile_for(manifest: str, texts: dict[str, bytes]) -> str | None:
-    directory = posixpath.dirname(manifest)
-    while True:
+    for directory in ancestors(posixpath.dirname(manifest)):
         for name in LOCKFILE_NAMES:
             path = posixpath.join(directory, name)
             if path in texts:
                 return path
-        if not directory:
-            return None
-        directory = posixpath.dirname(directory)
+    return None
 
 
 def _under(path: str, directory: str) -> bool:

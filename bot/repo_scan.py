@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.backends import PACKAGE, table, wrappers
 from bot.detector import Report, Scanner
+from bot.detector.scanner import ancestors
 from bot.detector.sources import mentions
 from bot.github_client import GitHubClient, TreeEntry
 from bot.repo_config import RepoConfig
@@ -98,13 +99,7 @@ def _read(
 
 def _under_any(path: str, interesting: set[str]) -> bool:
     """Whether a package.json at or above `path` names onnxruntime-web or a wrapper."""
-    directory = posixpath.dirname(path)
-    while True:
-        if directory in interesting:
-            return True
-        if not directory:
-            return False
-        directory = posixpath.dirname(directory)
+    return any(directory in interesting for directory in ancestors(posixpath.dirname(path)))
 
 
 def _above_any(directory: str, below: set[str]) -> bool:

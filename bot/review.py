@@ -21,6 +21,7 @@ from bot.backends import PACKAGE
 from bot.detector import ERROR, INFO, Finding, Scanner
 from bot.detector.companions import JSEP_MARK
 from bot.detector.lockfiles import LOCKFILE_NAMES
+from bot.detector.scanner import ancestors
 from bot.diffs import added_lines
 from bot.github_client import GitHubClient, GitHubError, PullFile
 from bot.repo_config import RepoConfig
@@ -135,15 +136,11 @@ def _contents(client: GitHubClient, pr: PullRequest, candidates: list[PullFile])
     wanted = {f.path: f.sha for f in candidates}
     tree = {entry.path: entry.sha for entry in client.tree(pr.repo, pr.head_sha)}
     for file in candidates:
-        directory = posixpath.dirname(file.path)
-        while True:
+        for directory in ancestors(posixpath.dirname(file.path)):
             for name in ("package.json", *LOCKFILE_NAMES):
                 path = posixpath.join(directory, name)
                 if path in tree:
                     wanted.setdefault(path, tree[path])
-            if not directory:
-                break
-            directory = posixpath.dirname(directory)
     contents = client.blob_texts(pr.repo, sorted({sha for sha in wanted.values() if sha}))
     for path, sha in sorted(wanted.items()):
         if sha:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.backends import PACKAGE, VersionTable, min_version, table, wrappers
@@ -100,7 +100,7 @@ class Scanner:
         return list(packages.values())
 
     def _package_dir(self, path: str) -> str:
-        for directory in _ancestors(posixpath.dirname(path)):
+        for directory in ancestors(posixpath.dirname(path)):
             if directory in self._manifests:
                 return directory
         return ""
@@ -108,7 +108,7 @@ class Scanner:
     def _resolve_versions(self, package: Package) -> None:
         """The package's ranges (its own declaration, the global overrides above it), versions and wrappers."""
         declaring: Manifest | None = None
-        for directory in _ancestors(package.dir):
+        for directory in ancestors(package.dir):
             manifest = self._manifests.get(directory)
             if manifest is None:
                 continue
@@ -128,7 +128,7 @@ class Scanner:
 
     def _locked(self, manifest_dir: str, name: str, declared: str) -> str | None:
         """The version of `name` that the nearest lockfile at or above `manifest_dir` installs there."""
-        for directory in _ancestors(manifest_dir):
+        for directory in ancestors(manifest_dir):
             if directory in self._lockfiles:
                 lockfile, text = self._lockfiles[directory]
                 relative = posixpath.relpath(manifest_dir or ".", directory or ".")
@@ -200,7 +200,8 @@ def _in_skipped_dir(path: str) -> bool:
     return any(part in SKIPPED_DIRS for part in path.split("/")[:-1])
 
 
-def _ancestors(directory: str):
+def ancestors(directory: str) -> Iterator[str]:
+    """`directory`, its parent, … up to the root ('')."""
     while True:
         yield directory
         if not directory:
