@@ -24,6 +24,7 @@ from bot.backends import (
     valid_range,
 )
 from bot.detector import messages
+from bot.detector.companions import JSEP_MARK, NATIVE_MARK
 from bot.detector.findings import ERROR, INFO, WARNING, Finding
 from bot.detector.manifests import RangeLine
 from bot.detector.sources import FileFacts, Load, Place
@@ -212,8 +213,9 @@ def _companion_findings(
     findings = []
     for place in package.companions:
         if place.via == "asset":
-            message = messages.ASSET.format(value=place.value, fix=place.value.replace(".jsep.", ".asyncify."))
-            findings.append(_finding(place, JSEP_ASSET, ERROR, message, ".asyncify.", loud))
+            fixed = place.value.replace(JSEP_MARK.decode(), NATIVE_MARK)
+            message = messages.ASSET.format(value=place.value, fix=fixed)
+            findings.append(_finding(place, JSEP_ASSET, ERROR, message, NATIVE_MARK, loud))
         elif place.via == "wasm-prefix" and target is not None:
             found = prefix_version(place.value)
             if found is not None and found != target:
