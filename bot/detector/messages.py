@@ -28,6 +28,11 @@ WEBGL = (
     "WebGL. Sources: {sources}."
 )
 QUIET = "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
+PINNED_BY_HASH = (
+    " No suggestion here: this tag's `integrity` hash covers the file at the old URL, so the hash must be "
+    "recomputed together with the URL (for example `openssl dgst -sha384 -binary FILE | openssl base64 -A`), "
+    "or the browser refuses the new file."
+)
 
 VERSION = (
     "This range admits onnxruntime-web {lowest}, below {native}, where `{fix}` is still the JSEP backend{no_webgpu}. "

@@ -138,7 +138,12 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
 
 
 def _finding(at: Place | RangeLine, rule: str, severity: str, message: str, fix: str | None, loud: bool) -> Finding:
-    """The finding at `at`'s span; `fix` replaces the span, and a quiet finding is only info."""
+    """The finding at `at`'s span; `fix` replaces the span, and a quiet finding is only info.
+
+    A span under an `integrity` hash gets no fix: the hash must be recomputed with the URL, which ortfix cannot do.
+    """
+    if fix is not None and isinstance(at, Place) and at.pinned:
+        fix, message = None, message + messages.PINNED_BY_HASH
     replacement = None
     if fix is not None:
         replacement = (at.line[: at.start] + fix.encode() + at.line[at.end :]).decode("utf-8", "replace")
