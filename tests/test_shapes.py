@@ -59,3 +59,55 @@ def test_a_preload_under_a_hash_keeps_its_jsep_name(tmp_path: Path, capsys: pyte
     before = {p.name: p.read_text() for p in root.iterdir()}
     main(["scan", str(root), "--fix", "--all"])
     assert {p.name: p.read_text() for p in root.iterdir()} == before
+
+
+LOAD = "import * as ort from 'onnxruntime-web';\n"
+# Each asks for WebGPU in a form computed at run time (from the shapes of public repositories).
+COMPUTED = {
+    "ternary list": "ort.InferenceSession.create(m, { executionProviders: gpu ? ['webgpu', 'wasm'] : ['wasm'] });",
+    "list by name": (
+        "const providers = gpu ? ['webgpu', 'wasm'] : ['wasm'];\n"
+        "ort.InferenceSession.create(m, { executionProviders: providers });"
+    ),
+    "ternary item": "ort.InferenceSession.create(m, { executionProviders: [gpu ? 'webgpu' : 'wasm'] });",
+    "spread of a named list": (
+        "const base = ['wasm'];\nconst eps = [...base, 'webgpu'];\n"
+        "ort.InferenceSession.create(m, { executionProviders: eps });"
+    ),
+    "conditional spread": "const eps = [...(gpu ? ['webgpu'] : []), 'wasm'];\nexport default eps;",
+    "ternary device": "pipeline('feature-extraction', 'm', { device: useGpu ? 'webgpu' : 'wasm' });",
+    "device set in a branch": (
+        "let device = 'wasm';\nif (await navigator.gpu?.requestAdapter()) {\n  device = 'webgpu';\n}\n"
+        "pipeline('feature-extraction', 'm', { device });"
+    ),
+    "member assignment": "const options = {};\noptions.device = gpu ? 'webgpu' : 'wasm';",
+    "name object by name": (
+        "const gpuEp = { name: useGpu ? 'webgpu' : 'wasm', preferredLayout: 'NHWC' };\n"
+        "ort.InferenceSession.create(m, { executionProviders: [gpuEp] });"
+    ),
+    "fallback": "const chosen = params.get('ep') ?? 'webgpu';\nort.InferenceSession.create(m, { executionProviders: [chosen] });",
+}
+# Each names 'webgpu' without asking for it: the gate must stay quiet.
+NOT_REQUESTS = {
+    "log": "console.log('webgpu');",
+    "comparison": "const backend = pick();\nif (backend === 'webgpu') { console.log('gpu'); }",
+    "feature-detect map": "export const supported = { webgpu: 'gpu' in navigator, wasm: true };",
+    "feature-detect pairs": "export const checks = new Map([['webgpu', () => 'gpu' in navigator]]);",
+    "label list": "export const labels = ['webgpu', 'WebGPU (fast)'];",
+    "unused name": "const preferred = 'webgpu';\nconsole.log(preferred);",
+    "cpu only": "ort.InferenceSession.create(m, { executionProviders: gpu ? ['wasm'] : ['cpu'] });",
+}
+
+
+@pytest.mark.parametrize("code", COMPUTED.values(), ids=COMPUTED.keys())
+def test_a_computed_webgpu_request_makes_the_jsep_import_an_error(code: str, tmp_path: Path) -> None:
+    """A provider list or device computed at run time still counts as WebGPU use."""
+    (finding,) = scan_dir(write(tmp_path, {"src/app.js": LOAD + code + "\n"})).findings
+    assert (finding.rule, finding.severity) == ("jsep-import", "error")
+
+
+@pytest.mark.parametrize("code", NOT_REQUESTS.values(), ids=NOT_REQUESTS.keys())
+def test_a_webgpu_string_that_requests_nothing_leaves_the_import_a_note(code: str, tmp_path: Path) -> None:
+    """'webgpu' outside a provider list, device or provider name does not pass the gate."""
+    (finding,) = scan_dir(write(tmp_path, {"src/app.js": LOAD + code + "\n"})).findings
+    assert (finding.rule, finding.severity) == ("jsep-import", "info")

@@ -16,8 +16,9 @@ _ASSET = re.compile(rb"ort-wasm[A-Za-z0-9_-]*(\.jsep)(?:\.(?:wasm|mjs|\*)|(?=[\"
 NATIVE_MARK = ".asyncify"
 _STRING_NODES = {"string_fragment", "string", "template_string", "string_content", "attribute_value"}
 # Patterns for the one query pass over JS/TS (javascript.py); `wasmPaths: "…"` pairs come from its pair pattern.
+# The assignment pattern also gives javascript.py `options.device = …` provider requests.
 QUERY = """
-(assignment_expression left: (member_expression property: (property_identifier) @assigned) right: (string) @assigned_value)
+(assignment_expression left: (member_expression property: (property_identifier) @assigned) right: (_) @assigned_value)
 (member_expression
   object: (member_expression object: (_) @env property: (property_identifier) @webgpu)
   property: (property_identifier) @flag)
