@@ -27,6 +27,10 @@ WEBGL = (
     "does not have. No one-line fix: move WebGPU work to `{fix}` and WebGL work to `onnxruntime-web/webgl`, or drop "
     "WebGL. Sources: {sources}."
 )
+OLD_URL = (
+    " No onnxruntime-web release before {native} has the native WebGPU EP, so `{fix}` is the native URL: "
+    "it pins {latest}."
+)
 QUIET = "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
 PINNED_BY_HASH = (
     " No suggestion here: this tag's `integrity` hash covers the file at the old URL, so the hash must be "

@@ -122,6 +122,7 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
         "native": _floor(table),
         "sources": messages.SOURCES,
         "then": then,
+        "latest": table.latest,
     }
     if target.entry in table.replaceable_entries and backend in (JSEP, NONE):
         if target.entry in table.webgl_entries and "webgl" in package.providers:
@@ -129,12 +130,19 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
         if backend == NONE:
             message = messages.NO_WEBGPU.format(**words)
         else:
-            message = messages.JSEP.format(**words) + (messages.OLD_NATIVE.format(**words) if old and then else "")
+            message = messages.JSEP.format(**words) + _old_version(target.is_url, old, words)
         return _finding(load, rule, ERROR, message, fix, uses_webgpu)
     if target.is_url and target.entry == table.native_entry and old:
-        message = messages.JSEP.format(**words) + messages.OLD_NATIVE.format(**words)
+        message = messages.JSEP.format(**words) + _old_version(True, old, words)
         return _finding(load, rule, ERROR, message, fix, loud=True)  # a /webgpu URL says WebGPU is wanted
     return None
+
+
+def _old_version(is_url: bool, old: bool, words: dict[str, str]) -> str:
+    """What an old version adds: a URL's suggestion pins the latest release; an import needs the range raised."""
+    if not old:
+        return ""
+    return (messages.OLD_URL if is_url else messages.OLD_NATIVE).format(**words)
 
 
 def _finding(at: Place | RangeLine, rule: str, severity: str, message: str, fix: str | None, loud: bool) -> Finding:
