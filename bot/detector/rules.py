@@ -138,7 +138,7 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
     return None
 
 
-def _old_version(is_url: bool, old: bool, words: dict[str, str]) -> str:
+def _old_version(is_url: bool, old: bool, words: dict[str, str | None]) -> str:
     """What an old version adds: a URL's suggestion pins the latest release; an import needs the range raised."""
     if not old:
         return ""
