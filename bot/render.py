@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import textwrap
 from typing import TYPE_CHECKING
 
+from bot import markdown
 from bot.detector import ERROR, WARNING, Finding
 
 if TYPE_CHECKING:
@@ -140,8 +142,8 @@ CHANGE_LINES = {
     "wrapper-version": "raise {n} wrapper range(s) to a release on the native backend",
 }
 LOCKFILE_NOTE = (
-    "The range in `{manifest}` was left as it is: ortfix could not regenerate the lockfile ({reason}). "
-    "Raise it and run `{command}` yourself, then commit the lockfile."
+    "The range in {manifest} was left as it is: ortfix did not regenerate the lockfile ({reason}). "
+    "Raise it and run {command} yourself, then commit the lockfile."
 )
 FIX_PR_MARKER = "<!-- ortfix:fix-pr base={base} key={key} -->"
 FIX_PR_TITLE = "Load onnxruntime-web's native WebGPU backend ({n} change(s))"
@@ -204,6 +206,12 @@ def commit_message(plan: FixPlan) -> str:
 
 def fix_pull_title(plan: FixPlan) -> str:
     return FIX_PR_TITLE.format(n=len(plan.fixed))
+
+
+def lockfile_note(manifest: str, command: str, reason: str, detail: str = "") -> str:
+    """`reason` is one of lockfile_refresh's fixed texts; the package manager's own words only in a code block."""
+    note = LOCKFILE_NOTE.format(manifest=markdown.code(manifest), command=markdown.code(command), reason=reason)
+    return note + ("\n\n" + textwrap.indent(markdown.block(detail), "  ", lambda _: True) if detail else "")
 
 
 def _left_and_notes(plan: FixPlan) -> tuple[str, str]:
