@@ -178,8 +178,8 @@ HELP = """**ortfix** commands, each on a line of its own:
 
 Only the pull request's author and people with write access can make ortfix change code."""
 REFUSED = (
-    "Sorry @{user}, only this pull request's author and people with write access to the repository can ask ortfix "
-    "to change code. `/ortfix check` and `/ortfix help` work for everyone."
+    "Sorry @{user}, only people with write access to the repository, and the author of a pull request from their "
+    "own fork, can ask ortfix to change code. `/ortfix check` and `/ortfix help` work for everyone."
 )
 NOTHING_TO_FIX = "ortfix found nothing to fix at {sha}."
 FIXED = "ortfix committed {commit} to `{branch}`:\n{changes}{left}{notes}"

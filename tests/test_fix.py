@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import textwrap
 
 import pytest
 
-from bot import events, render, routing
+from bot import events, markdown, render, routing
 from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request
 from bot.jobs import run_delivery
-from bot.lockfile_refresh import RefreshFailed
+from bot.lockfile_refresh import NOT_RUN, UNRESOLVED, RefreshFailed
 from bot.repo_config import RepoConfig
 from tests.conftest import example
 from tests.fake_github import APP_LOGIN, PullRequest
@@ -182,6 +183,80 @@ def test_a_lockfile_that_cannot_be_refreshed_keeps_its_range(service, github, mo
     assert commit.files["package.json"] == MANIFEST and commit.files["package-lock.json"] == LOCK
     assert "'onnxruntime-web/webgpu'" in commit.files["src/model.js"]
     assert "npm install --package-lock-only" in replies(github)[0]
+
+
+def test_an_outsider_who_opened_a_pull_request_from_an_upstream_branch_is_refused(service, github) -> None:
+    """Authorship is not write access: a PR from `release` in the repository itself gets no commit from its author."""
+    pull = make_pull(github)
+    del github.repo(REPO).permissions["author"]  # opened the PR, but cannot push to the repository
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert github.repo(REPO).refs["feature"] == pull.head_sha and github.count("POST", "/git/commits$") == 0
+    assert replies(github) == [render.REFUSED.format(user="author")]
+
+
+@pytest.mark.parametrize(("fork", "served"), [("author/web-app", True), ("someone/web-app", False)])
+def test_authorship_counts_only_for_the_authors_own_fork(service, github, fork: str, served: bool) -> None:
+    """The author of a PR from their own fork is served without write access; from someone else's fork, not."""
+    pull = make_pull(github, head_repo=fork, maintainer_can_modify=True)
+    del github.repo(REPO).permissions["author"]
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert (github.repo(fork).refs["feature"] != pull.head_sha) is served
+    assert (replies(github) == [render.REFUSED.format(user="author")]) is not served
+
+
+def test_write_access_is_asked_each_time_the_command_runs(service, github) -> None:
+    """Access revoked after a first /ortfix: the next one is refused."""
+    make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix"), "c-1")
+    github.repo(REPO).permissions["author"] = "read"
+    payload = comment_payload("/ortfix fix")
+    payload["comment"]["id"] += 1
+    deliver(service, "issue_comment", payload, "c-2")
+    assert replies(github)[-1] == render.REFUSED.format(user="author")
+    assert github.count("GET", "/collaborators/author/permission") == 2
+
+
+def test_no_package_manager_runs_for_a_change_ortfix_cannot_push(service, github, monkeypatch) -> None:
+    """A fork without maintainer edits: the plan never calls the refresher; the reply says what to run."""
+    ran = []
+    monkeypatch.setattr("bot.fix.refresh", lambda *args: ran.append(args))
+    make_pull(github, head_repo="author/web-app", maintainer_can_modify=False)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert ran == []
+    (reply,) = replies(github)
+    assert "`npm install --package-lock-only`" in reply and NOT_RUN in reply
+    assert '-    "onnxruntime-web": "^1.22.0"' not in reply  # the range is left out of the patch
+
+
+def test_package_manager_output_reaches_the_reply_only_in_a_code_block(service, github, monkeypatch) -> None:
+    """The fixed reason as text; the tool's own words, backticks and mentions included, fenced and escaped."""
+    detail = "npm error ``` @octo-org/admins [x](https://evil.example)\n```\n@everyone"
+
+    def broken(lockfile, files, managers=None):
+        raise RefreshFailed("npm install --package-lock-only", UNRESOLVED, detail)
+
+    monkeypatch.setattr("bot.fix.refresh", broken)
+    make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    (reply,) = replies(github)
+    assert UNRESOLVED in reply and "  ````\n  npm error ``` @octo-org/admins" in reply
+    outside = reply.replace(textwrap.indent(markdown.block(detail), "  ", lambda _: True), "")
+    assert "@octo-org" not in outside and "@everyone" not in outside and "evil.example" not in outside
+
+
+def test_check_and_help_are_rate_limited_per_person_and_per_pull_request(service, github) -> None:
+    """Edits or copies of `/ortfix check` within a minute: one review; `help` likewise, from anyone on the PR."""
+    pull = make_pull(github)
+    for i in range(3):
+        payload = comment_payload("/ortfix check", user="visitor")
+        payload["comment"]["id"] += i
+        deliver(service, "issue_comment", payload, f"c-{i}")
+    assert len(pull.reviews) == 1 and github.count("GET", r"/pulls/31$") == 1
+    for i, user in enumerate(["visitor", "other"]):
+        payload = comment_payload("/ortfix help", user=user)
+        payload["comment"]["id"] += 10 + i
+        deliver(service, "issue_comment", payload, f"h-{i}")
+    assert replies(github) == [render.HELP]
 
 
 def test_check_reruns_the_review_and_help_answers(service, github) -> None:
