@@ -357,6 +357,8 @@ def _command(
     elif result.patch:
         client.comment(repo, number, render.cannot_push_reply(result.plan, result.patch))
         review_pull_request(client, service.store, PullRequest(repo, number, result.head, default_branch, False))
+    elif result.plan.notes:
+        client.comment(repo, number, render.not_committed_reply(result.plan, result.head[:7]))
     else:
         client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=result.head[:7]))
 

@@ -182,6 +182,7 @@ REFUSED = (
     "own fork, can ask ortfix to change code. `/ortfix check` and `/ortfix help` work for everyone."
 )
 NOTHING_TO_FIX = "ortfix found nothing to fix at {sha}."
+NOT_COMMITTED = "ortfix committed nothing at {sha}.{notes}"
 FIXED = "ortfix committed {commit} to `{branch}`:\n{changes}{left}{notes}"
 CANNOT_PUSH = (
     "ortfix cannot push to this branch (it is in a fork that is owned by an organization, or that does not allow "
@@ -228,6 +229,12 @@ def fix_pull_body(plan: FixPlan, marker: str) -> str:
 def fixed_reply(plan: FixPlan, commit_url: str, branch: str) -> str:
     left, notes = _left_and_notes(plan)
     return FIXED.format(commit=commit_url, branch=branch, changes=_changes(plan.fixed), left=left, notes=notes)
+
+
+def not_committed_reply(plan: FixPlan, sha: str) -> str:
+    """Every fix was held back (a range whose lockfile was not regenerated): why, and what to run."""
+    _, notes = _left_and_notes(plan)
+    return NOT_COMMITTED.format(sha=sha, notes=notes)
 
 
 def cannot_push_reply(plan: FixPlan, patch: str) -> str:

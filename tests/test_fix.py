@@ -10,7 +10,7 @@ import pytest
 from bot import events, markdown, render, routing
 from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request
 from bot.jobs import run_delivery
-from bot.lockfile_refresh import NOT_RUN, UNRESOLVED, RefreshFailed
+from bot.lockfile_refresh import NON_REGISTRY, NOT_RUN, UNRESOLVED, RefreshFailed, refresh
 from bot.repo_config import RepoConfig
 from tests.conftest import example
 from tests.fake_github import APP_LOGIN, PullRequest
@@ -242,6 +242,23 @@ def test_package_manager_output_reaches_the_reply_only_in_a_code_block(service, 
     assert UNRESOLVED in reply and "  ````\n  npm error ``` @octo-org/admins" in reply
     outside = reply.replace(textwrap.indent(markdown.block(detail), "  ", lambda _: True), "")
     assert "@octo-org" not in outside and "@everyone" not in outside and "evil.example" not in outside
+
+
+def test_a_git_dependency_holds_the_range_back_and_the_reply_names_it(service, github, monkeypatch) -> None:
+    """The real refresh refuses before running anything; with nothing else to fix, nothing is committed and the
+    reply names the dependency and the command to run."""
+    monkeypatch.setattr("bot.fix.refresh", refresh)
+    manifest = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0",\n    "x": "github:attacker/x"\n  }\n}\n'
+    fixed_model = MODEL.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
+    files = {"package.json": manifest, "package-lock.json": LOCK, "src/model.js": fixed_model}
+    github.repo(REPO).refs["main"] = github.add_commit(files)
+    github.repo(REPO).permissions["author"] = "write"
+    pull = github.add_pull(PullRequest(REPO, 31, base=files, head=files, head_ref="feature", author="author"))
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert github.repo(REPO).refs["feature"] == pull.head_sha and github.count("POST", "/git/commits$") == 0
+    (reply,) = replies(github)
+    assert reply.startswith("ortfix committed nothing") and NON_REGISTRY in reply
+    assert "package.json: x (github:attacker/x)" in reply and "`npm install --package-lock-only`" in reply
 
 
 def test_check_and_help_are_rate_limited_per_person_and_per_pull_request(service, github) -> None:
