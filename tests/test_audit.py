@@ -10,8 +10,7 @@ from bot import render
 from bot.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
 from bot.github_client import GitHubError
 from bot.jobs import build, fan_out_audits
-from bot.review import Busy
-from bot.store import RedisStore
+from bot.store import Busy, RedisStore
 
 REPO = "octo-org/web-app"
 MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
