@@ -112,6 +112,9 @@ SETUP_MODE = """ortfix: not registered with GitHub yet. Open http://{host}:{port
 (or run `ortfix setup` for the steps on a headless server). ortfix restarts on its own once it is set up."""
 
 
+CONSUMER_NICENESS = 10  # `ortfix serve`'s consumer, below its web server
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot import logs
     from bot import settings as settings_module
@@ -128,6 +131,9 @@ def _serve(args: argparse.Namespace) -> int:
         "bot.web:wsgi()",
     ]  # fmt: skip
     web = subprocess.Popen(command)
+    # The consumer shares the machine's cores with gunicorn: webhooks first (their acknowledgement is what GitHub
+    # times), jobs in the gaps. Threads inherit the niceness of the thread that starts them.
+    os.nice(CONSUMER_NICENESS)
     stopping = threading.Event()
     threading.Thread(target=_stop_when_done, args=(web, stopping), daemon=True).start()
     try:
