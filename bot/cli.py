@@ -157,6 +157,9 @@ SETUP_MODE = """ortfix: not registered with GitHub yet. Open http://{host}:{port
 (or run `ortfix setup` for the steps on a headless server). ortfix restarts on its own once it is set up."""
 
 
+CONSUMER_NICENESS = 10  # `ortfix serve`'s consumer, below its web server
+
+
 def _serve(args: argparse.Namespace) -> int:
     from bot import logs
     from bot import settings as settings_module
@@ -173,10 +176,14 @@ def _serve(args: argparse.Namespace) -> int:
         "bot.web:wsgi()",
     ]  # fmt: skip
     web = subprocess.Popen(command)
+    # The consumer shares the machine's cores with gunicorn: webhooks first (their acknowledgement is what GitHub
+    # times), jobs in the gaps. Threads inherit the niceness of the thread that starts them.
+    os.nice(CONSUMER_NICENESS)
     stopping = threading.Event()
     threading.Thread(target=_stop_when_done, args=(web, stopping), daemon=True).start()
     try:
-        return _consume(settings)
+        # on the SQLite default this process is the only consumer: whatever is marked running, its predecessor left
+        return _consume(settings, lapse_running=not settings.redis_url)
     finally:
         stopping.set()
         if web.poll() is None:
@@ -234,15 +241,22 @@ def _service_settings():
     return loaded
 
 
-def _consume(settings) -> int:
-    from bot.jobs import build
+def _consume(settings, lapse_running: bool = False) -> int:
+    from bot.jobs import build, sweep_often
 
     service = build(settings)
+    if lapse_running:
+        service.store.lapse_running()
     service.sweep()  # after a crash, redo what the dead worker left at once, not at the next periodic sweep
+    stop = threading.Event()
+    threading.Thread(target=sweep_often, args=(service, stop), name="ortfix-sweep", daemon=True).start()
     consumer = service.huey.create_consumer(
         workers=settings.workers, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=25
     )
-    consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
+    try:
+        consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
+    finally:
+        stop.set()
     return EXIT_CLEAN
 
 
@@ -305,6 +319,7 @@ def _setup(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from bot import audit
     from bot.jobs import build
+    from bot.store import Heartbeat
 
     if bool(args.repo) == bool(args.all):
         print("ortfix: audit takes OWNER/REPO or --all", file=sys.stderr)
@@ -325,7 +340,8 @@ def _audit(args: argparse.Namespace) -> int:
     for index, (installation_id, repo) in enumerate(targets, 1):
         client = service.app.installation(installation_id)
         info = audit.RepoInfo.from_api(client.repository(repo))
-        outcome = audit.audit_repository(client, service.store, info, dry_run=not args.write)
+        with Heartbeat(service.store):  # keeps the repository's audit lock while it runs
+            outcome = audit.audit_repository(client, service.store, info, dry_run=not args.write)
         rows.append((repo, outcome))
         if args.all and sys.stderr.isatty():
             done = 30 * index // len(targets)

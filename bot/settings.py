@@ -43,7 +43,7 @@ class Settings:
     github_web_url: str  # github.com, or the Enterprise Server's web address
     env_file: str  # where the setup page writes the app's credentials
     sentry_dsn: str | None
-    lease_seconds: float  # a job running longer is presumed dead (its worker killed) and redone
+    lease_seconds: float  # a job whose heartbeat stops this long is presumed dead (its worker killed) and redone
     npm_registry: str  # the only source a lockfile refresh may name and fetch from
     tools_dir: str  # ortfix's own pinned package managers (`ortfix install-tools`)
     sandbox_user: str  # the unprivileged account package managers run as
@@ -86,7 +86,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         github_delay=float(get("ORTFIX_GITHUB_DELAY", "0.1") or 0.1),
         dry_run=(get("ORTFIX_DRY_RUN", "") or "").lower() in ("1", "true", "yes"),
         audit_cron=get("ORTFIX_AUDIT_CRON", "0 6 * * 1") or "0 6 * * 1",
-        lease_seconds=float(get("ORTFIX_LEASE_SECONDS", "600") or 600),
+        lease_seconds=float(get("ORTFIX_LEASE_SECONDS", "30") or 30),
         app_slug=get("APP_SLUG"),
         public_url=get("ORTFIX_PUBLIC_URL"),
         github_web_url=get("GITHUB_WEB_URL") or _web_url(_api_url(get("GITHUB_API_URL"), get("GHE_HOST"))),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import render
-from bot.review import MAX_INLINE, Busy, PullRequest, review_pull_request
-from bot.store import SqliteStore
+from bot.review import MAX_INLINE, PullRequest, review_pull_request
+from bot.store import Busy, SqliteStore
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
 
