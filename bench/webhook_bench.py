@@ -145,8 +145,12 @@ def main() -> None:
     args = parser.parse_args()
     payload = json.loads(EXAMPLE.read_text())
     payload["installation"] = {"id": 1}
-    body = json.dumps(payload).encode()
-    bodies = [(f"bench-{i}", body) for i in range(args.deliveries)]
+
+    def body(number: int) -> bytes:  # one body per delivery: ortfix refuses a body it already has under another id
+        return json.dumps({**payload, "number": number}).encode()
+
+    bodies = [(f"bench-{i}", body(i)) for i in range(args.deliveries)]
+    runs = [(f"bench-{i}-run", body(args.deliveries + i)) for i in range(args.deliveries)]
     with tempfile.TemporaryDirectory() as temp:
         env = {
             **os.environ,
@@ -163,9 +167,7 @@ def main() -> None:
             try:
                 fire(port, bodies[:200], args.clients)  # warm-up, also fills the duplicate path for ortfix
                 started = time.perf_counter()
-                latencies, errors, acknowledged = fire(
-                    port, [(f"{d}-run", b) for d, b in bodies], args.clients, args.rate
-                )
+                latencies, errors, acknowledged = fire(port, runs, args.clients, args.rate)
                 wall = time.perf_counter() - started
             finally:
                 server.send_signal(signal.SIGTERM)

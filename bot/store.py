@@ -7,6 +7,7 @@ same records; the clock is passed in so tests need not sleep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import threading
@@ -40,7 +41,11 @@ class Store(Protocol):
     lease: float  # how long a claimed job may run; the locks its job holds last as long
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
-        """Record a delivery before it is acknowledged. False: already recorded and not failed (a duplicate).
+        """Record a delivery before it is acknowledged. False: a duplicate.
+
+        A duplicate is a delivery id already recorded and not failed, or a body (by its SHA-256) already
+        recorded under another id: GitHub signs the body, not the id, so a captured body replayed under a
+        new id passes the signature check. GitHub's own "Redeliver" keeps the id, so a failed one runs again.
 
         Counts it in `ortfix_deliveries_total` (outcome queued or duplicate) in the same write.
         """
@@ -94,6 +99,7 @@ CREATE INDEX IF NOT EXISTS ortfix_deliveries_status ON ortfix_deliveries (status
 CREATE TABLE IF NOT EXISTS ortfix_locks (name TEXT PRIMARY KEY, expires REAL);
 CREATE TABLE IF NOT EXISTS ortfix_series (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
 CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ortfix_bodies (sha256 TEXT PRIMARY KEY, delivery TEXT);
 """
 
 
@@ -120,10 +126,13 @@ class SqliteStore:
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         db = self._db()
         now = self.clock()
+        digest = hashlib.sha256(body).hexdigest()
         body = zlib.compress(body, 1)  # a fifth of the bytes through the write-ahead log
         db.execute("BEGIN IMMEDIATE")  # one write, one lock: the hot path of every webhook
         try:
-            new = (
+            db.execute("INSERT OR IGNORE INTO ortfix_bodies (sha256, delivery) VALUES (?, ?)", (digest, delivery_id))
+            (owner,) = db.execute("SELECT delivery FROM ortfix_bodies WHERE sha256 = ?", (digest,)).fetchone()
+            new = owner == delivery_id and (
                 db.execute(
                     "INSERT OR IGNORE INTO ortfix_deliveries (id, event, action, status, body, updated) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -278,6 +287,10 @@ class RedisStore:
         key = self._key("delivery", delivery_id)
         now = self.clock()
         fields = {"event": event, "action": action, "status": QUEUED, "attempts": 0, "body": body, "updated": now}
+        body_key = self._key("body", hashlib.sha256(body).hexdigest())
+        if not self.redis.set(body_key, delivery_id, nx=True) and self.redis.get(body_key) != delivery_id.encode():
+            self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
+            return False
         if self.redis.hsetnx(key, "status", QUEUED):
             self.redis.hset(key, mapping=fields)
         elif self.redis.hget(key, "status") == FAILED.encode():

@@ -80,11 +80,12 @@ def test_a_truncated_signature_is_401(client) -> None:
     assert post(client, "pull_request", body, signature=events.sign(SECRET, body)[:-2]).status_code == 401
 
 
-def test_a_body_replayed_with_another_delivery_id_runs_once_per_id(client, service) -> None:
-    """A replay is signed (GitHub signs the body, not the id) — each id is recorded once."""
-    post(client, "pull_request", opened(), delivery="d-1")
-    post(client, "pull_request", opened(), delivery="d-1")
-    assert service.huey.pending_count() == 1
+def test_a_body_replayed_with_another_delivery_id_is_not_queued_again(client, service) -> None:
+    """A captured body is validly signed (GitHub signs the body, not the id): under a new id it is a duplicate."""
+    assert post(client, "pull_request", opened(), delivery="d-1").json["queued"]
+    replay = post(client, "pull_request", opened(), delivery="d-2")
+    assert replay.status_code == 202 and not replay.json["queued"]
+    assert service.store.delivery("d-2") is None and service.huey.pending_count() == 1
 
 
 @pytest.mark.parametrize(
