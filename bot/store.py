@@ -53,10 +53,6 @@ class Store(Protocol):
 
     def delivery(self, delivery_id: str) -> Delivery | None: ...
 
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        """The last deliveries: (id, event, status), newest first."""
-        ...
-
     def start(self, delivery_id: str) -> bool:
         """Claim a delivery for a run. False when it is done, or running under a live lease elsewhere."""
         ...
@@ -162,12 +158,6 @@ class SqliteStore:
             return None
         delivery_id, event, action, status, attempts, body = row
         return Delivery(delivery_id, event, action, status, attempts, zlib.decompress(body) if body else b"")
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        rows = self._db().execute(
-            "SELECT id, event, status FROM ortfix_deliveries ORDER BY updated DESC LIMIT ?", (count,)
-        )
-        return [tuple(row) for row in rows]
 
     def start(self, delivery_id: str) -> bool:
         now = self.clock()
@@ -299,8 +289,6 @@ class RedisStore:
             self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
             return False
         pipe = self.redis.pipeline()
-        pipe.lpush(self._key("recent"), delivery_id)
-        pipe.ltrim(self._key("recent"), 0, 99)
         pipe.zadd(self._key("queued"), {delivery_id: now})
         pipe.hincrbyfloat(
             self._key("series", "ortfix_deliveries_total"), _labels({"event": event, "outcome": "queued"}), 1
@@ -320,14 +308,6 @@ class RedisStore:
             int(raw.get(b"attempts", b"0")),
             raw.get(b"body", b""),
         )
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        found = []
-        for raw in self.redis.lrange(self._key("recent"), 0, count - 1):
-            delivery = self.delivery(raw.decode())
-            if delivery is not None:
-                found.append((delivery.id, delivery.event, delivery.status))
-        return found
 
     def start(self, delivery_id: str) -> bool:
         keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("running")]
