@@ -18,10 +18,11 @@ MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
 MODEL = "import * as ort from 'onnxruntime-web';\nexport const s = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
 FIXED = MODEL.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
 GOOD_MANIFEST = MANIFEST.replace("^1.22.0", "^1.30.0")
+WEB = "https://github.com"
 
 
 def audit(service, repo: str = REPO) -> AuditOutcome:
-    return audit_repository(service.app.installation(42), service.store, RepoInfo(repo, "main"))
+    return audit_repository(service.app.installation(42), service.store, RepoInfo(repo, "main"), WEB)
 
 
 def issues(github, repo: str = REPO) -> list[dict]:
@@ -132,8 +133,8 @@ def test_audit_off_archived_and_forks_write_nothing(service, github) -> None:
     )
     assert audit(service).action == "off"
     client = service.app.installation(42)
-    assert audit_repository(client, service.store, RepoInfo(REPO, "main", archived=True)).action == "skipped"
-    assert audit_repository(client, service.store, RepoInfo(REPO, "main", fork=True)).action == "skipped"
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", archived=True), WEB).action == "skipped"
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", fork=True), WEB).action == "skipped"
     assert issues(github) == [] and writes(github) == []
 
 
@@ -284,11 +285,11 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     audit(service, "octo-org/clean")
     client = service.app.installation(42)
     names = [REPO, "octo-org/clean", "octo-org/.github"]
-    number = write_org_issue(client, service.store, "octo-org", names)
-    assert write_org_issue(client, service.store, "octo-org", names) == number  # updated in place
+    number = write_org_issue(client, service.store, "octo-org", names, WEB)
+    assert write_org_issue(client, service.store, "octo-org", names, WEB) == number  # updated in place
     org_issue = github.repo("octo-org/.github").issues[number]
     assert f"- [ ] **{REPO}**: 2 finding(s)" in org_issue["body"] and "octo-org/clean" not in org_issue["body"]
-    assert write_org_issue(client, service.store, "elsewhere", ["elsewhere/app"]) is None  # no .github repository
+    assert write_org_issue(client, service.store, "elsewhere", ["elsewhere/app"], WEB) is None  # no .github repository
 
     # GitHub's examples have no issues.edited; its issue_comment.edited carries the same issue, repository and
     # changes shapes, so that payload is edited into one (without the comment)
