@@ -47,6 +47,28 @@ def test_an_issue_with_a_table_of_findings(service, github) -> None:
     assert "`.`: `^1.22.0`" in body
 
 
+def test_on_an_enterprise_server_the_issue_links_to_its_web_address(tmp_path, private_key, openapi_spec) -> None:
+    """REST under https://HOST/api/v3, GraphQL at /api/graphql: the issue's links go to https://HOST, none to github.com."""
+    import responses
+
+    from bot.settings import load
+    from tests.conftest import SECRET
+    from tests.fake_github import FakeGitHub
+
+    environ = {"APP_ID": "1", "PRIVATE_KEY": private_key, "WEBHOOK_SECRET": SECRET, "ORTFIX_GITHUB_DELAY": "0"}
+    settings = load(
+        {**environ, "GITHUB_API_URL": "https://ghe.example/api/v3", "ORTFIX_DB": str(tmp_path / "db")}, None
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        github = FakeGitHub(mock, openapi_spec, settings.api_url)
+        sha = github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+        service = build(settings)
+        audit_repository(service.app.installation(42), service.store, RepoInfo(REPO, "main"), settings.github_web_url)
+    (issue,) = issues(github)
+    assert f"[src/model.js:1](https://ghe.example/{REPO}/blob/{sha}/src/model.js#L1)" in issue["body"]
+    assert "github.com" not in issue["body"] and github.graphql_queries  # served at /api/graphql
+
+
 def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
     """Second run, nothing changed: one conditional request answered 304, no issue write."""
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})

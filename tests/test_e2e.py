@@ -8,14 +8,17 @@ worker runs, duplicate and out-of-order deliveries.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,18 +41,26 @@ FIXED = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
 ORTFIX = str(Path(sys.executable).with_name("ortfix"))
 
 
-@pytest.fixture
-def github(openapi_spec):
-    """The fake GitHub as a real HTTP server on 127.0.0.1."""
+@contextlib.contextmanager
+def served(fake: FakeGitHub) -> Iterator[FakeGitHub]:
+    """`fake` as a real HTTP server on 127.0.0.1, its address in `fake.url`."""
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    fake = FakeGitHub(None, openapi_spec)
     server = make_server("127.0.0.1", 0, fake.wsgi, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     fake.url = f"http://127.0.0.1:{server.server_port}"
-    yield fake
-    server.shutdown()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def github(openapi_spec):
+    """The fake GitHub as a real HTTP server on 127.0.0.1."""
+    with served(FakeGitHub(None, openapi_spec)) as fake:
+        yield fake
 
 
 class Ortfix:
@@ -111,7 +122,7 @@ class Ortfix:
 def _up(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or its workers still booting
         return False
 
 
@@ -174,6 +185,18 @@ def apply_suggestions(text: str, comments: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def ortfix_comment(number: int, user: str = "author") -> dict:
+    """GitHub's issue_comment example, edited into `/ortfix` from the pull request's author."""
+    comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
+    comment["repository"].update({"full_name": REPO, "default_branch": "main"})
+    comment["issue"].update({"number": number})
+    comment["issue"]["user"]["login"] = user
+    comment["comment"].update({"body": "/ortfix", "id": 5})
+    comment["comment"]["user"]["login"] = user
+    comment["installation"] = {"id": 42}
+    return comment
+
+
 def checks_for(github: FakeGitHub, sha: str) -> list[dict]:
     return [run for run in github.check_runs.values() if run["head_sha"] == sha]
 
@@ -196,14 +219,7 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     assert len(pull.reviews) == 1 and pull.comments == []  # the answered-by-fix comment is gone, nothing new
 
     add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
-    comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
-    comment["repository"].update({"full_name": REPO, "default_branch": "main"})
-    comment["issue"].update({"number": 8})
-    comment["issue"]["user"]["login"] = "author"
-    comment["comment"].update({"body": "/ortfix", "id": 5})
-    comment["comment"]["user"]["login"] = "author"
-    comment["installation"] = {"id": 42}
-    assert ortfix.send("issue_comment", comment, "d-3") == 202
+    assert ortfix.send("issue_comment", ortfix_comment(8), "d-3") == 202
     wait_for(lambda: github.count("PATCH", "/git/refs/heads/feature-8"), message="no commit")
     files = github.branch_files(REPO, "feature-8")
     report = scan_files([(p, t.encode()) for p, t in files.items()])
@@ -229,6 +245,46 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     )
     assert list(github.repo(REPO).issues) == [number]
     assert "in 2 places" in github.repo(REPO).issues[number]["title"]
+
+
+def test_on_an_enterprise_server_every_link_goes_to_its_web_address(tmp_path, private_key, openapi_spec) -> None:
+    """GITHUB_API_URL=http://HOST/api/v3 (GraphQL at /api/graphql): the review, check run, /ortfix reply, audit
+    issue and org issue link only to http://HOST, never to github.com."""
+    from bot.jobs import build
+    from bot.settings import load
+
+    with served(FakeGitHub(None, openapi_spec, "https://ghe.test/api/v3")) as github:
+        env = service_env(private_key, github, GITHUB_API_URL=f"{github.url}/api/v3", ORTFIX_DB=str(tmp_path / "db"))
+        service = Ortfix(tmp_path, env)
+        service.start_web()
+        service.start_worker()
+        try:
+            pull = add_pull(github, 7, {"src/model.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
+            assert service.send("pull_request", opened(pull), "d-1") == 202
+            wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)))
+            assert service.send("issue_comment", ortfix_comment(7), "d-2") == 202
+            wait_for(lambda: github.repo(REPO).issue_comments, message="no /ortfix reply")
+            github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+            github.set_branch("octo-org/.github", "main", {"README.md": "org\n"})
+            jobs = build(load(env, env_file=None))
+            jobs.audit_installation(42)
+            wait_for(lambda: github.repo(REPO).issues, message="no audit issue")
+            jobs.org_summary(42, [REPO, "octo-org/.github"])  # what the audit schedules for after the week's audits
+            wait_for(lambda: github.repo("octo-org/.github").issues, message="no org issue")
+        finally:
+            service.stop()
+    runs = [run for run in github.check_runs.values() if run.get("output")]
+    posted = [
+        *(review["body"] for review in pull.reviews),
+        *(comment["body"] for comment in pull.comments),
+        *(json.dumps(run["output"]) + json.dumps(run["annotations"]) for run in runs),
+        *(comment["body"] for repo in github.repos.values() for comment in repo.issue_comments),
+        *(issue["body"] for repo in github.repos.values() for issue in repo.issues.values()),
+    ]
+    assert github.graphql_queries and pull.reviews and runs and len(posted) >= 6
+    links = [link for body in posted for link in re.findall(r"\]\(([^)\s]+)\)", body)]
+    assert len(links) >= 3 and all(link.startswith(f"{github.url}/") for link in links)
+    assert [body for body in posted if "github.com" in body] == []
 
 
 def test_github_errors_and_rate_limits_during_a_review_land_it_once(ortfix, github) -> None:
