@@ -182,6 +182,7 @@ def test_every_posted_body_keeps_hostile_text_in_code(name: str, junk: str, url_
         {p: t.encode() for p, t in files.items()},
         [f for f in findings if f.replacement is not None],
         [f for f in findings if f.replacement is None],
+        [render.lockfile_note(f"{name}/package.json", "npm install", "the package manager failed", other)],
     )
     summary = render.audit_summary(findings, versions)
     bodies = [
