@@ -6,7 +6,9 @@ OpenAPI description (`../shared/github/api.github.com.pr-bot.json`): a
 request the real API would reject fails the test. Pull requests carry
 patches made from real diffs, a review comment off the diff gets GitHub's
 422, and a non-forced ref update that is not a fast-forward gets its 422 too.
-Faults (5xx, rate limits) can be injected per route.
+Faults (5xx, rate limits) can be injected per route. Built with an
+Enterprise Server's `rest_root` (https://HOST/api/v3), it answers REST only
+under /api/v3 and GraphQL only at /api/graphql, as Enterprise Server does.
 """
 
 from __future__ import annotations
