@@ -1,4 +1,4 @@
-"""A stateful fake of GitHub's REST API (and the one GraphQL query ortfix sends), for the whole suite.
+"""A stateful fake of GitHub's REST API (and the GraphQL ortfix sends), for the whole suite.
 
 Repositories hold commits, branches, pull requests, issues and their
 comments. Every REST request ortfix sends is checked against GitHub's
@@ -163,6 +163,7 @@ class PullRequest:
     merged: bool = False
     labels: list[str] = field(default_factory=list)
     comments: list[dict] = field(default_factory=list)  # review comments
+    resolved: set[int] = field(default_factory=set)  # ids of the comments whose review thread is resolved
     reviews: list[dict] = field(default_factory=list)
 
     @property
@@ -246,6 +247,7 @@ class FakeGitHub:
         self.check_runs: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
         self.graphql_queries = 0
+        self.graphql_errors = 0  # the next this many GraphQL queries answer 200 with `errors`
         self.not_modified = 0
         self.hook_deliveries: list[dict] = []  # what GitHub's "Recent Deliveries" shows
         self.redelivered: list[int] = []
@@ -466,20 +468,52 @@ class FakeGitHub:
         return self._json(201, {"token": f"ghs_test{installation}", "expires_at": "2099-01-01T00:00:00Z"})
 
     def _graphql(self, query: dict, body: dict | None):
-        """`repository { bN: object(oid: "…") { … on Blob { text isBinary isTruncated } } }`, ortfix's one query."""
+        """ortfix's GraphQL: blob batches, a pull request's `reviewThreads`, `resolveReviewThread`.
+
+        Each query's `rateLimit` costs one point; `graphql_errors` makes the next queries answer with `errors`.
+        """
         assert body is not None and set(body) == {"query", "variables"}
-        assert set(body["variables"]) == {"owner", "name"}
         self.graphql_queries += 1
+        text, variables = body["query"], body["variables"]
+        if self.graphql_errors:
+            self.graphql_errors -= 1
+            return self._json(200, {"errors": [{"type": "RATE_LIMITED", "message": "secondary rate limit"}]})
+        if text.startswith("mutation"):
+            assert "resolveReviewThread" in text and set(variables) == {"thread"}
+            comment_id = int(variables["thread"].removeprefix("PRRT_"))
+            pull = next(p for p in self.pulls.values() if any(c["id"] == comment_id for c in p.comments))
+            pull.resolved.add(comment_id)
+            return self._json(200, {"data": {"resolveReviewThread": {"thread": {"id": variables["thread"]}}}})
+        data: dict = {"rateLimit": {"cost": 1, "remaining": 4999 - self.graphql_queries}} if "rateLimit" in text else {}
+        if "reviewThreads" in text:
+            pull = self.pulls[(f"{variables['owner']}/{variables['name']}", variables["number"])]
+            nodes = [
+                {
+                    "id": f"PRRT_{c['id']}",
+                    "isResolved": c["id"] in pull.resolved,
+                    "comments": {
+                        "totalCount": 1 + sum(r.get("in_reply_to_id") == c["id"] for r in pull.comments),
+                        "nodes": [{"databaseId": c["id"]}],
+                    },
+                }
+                for c in pull.comments
+                if not c.get("in_reply_to_id")
+            ]
+            threads = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}
+            data["repository"] = {"pullRequest": {"reviewThreads": threads}}
+            return self._json(200, {"data": data})
+        assert set(variables) == {"owner", "name"}
         objects = {}
-        for alias, sha in _GRAPHQL_BLOB.findall(body["query"]):
-            data = self.blobs.get(sha)
-            binary = data is not None and b"\0" in data
+        for alias, sha in _GRAPHQL_BLOB.findall(text):
+            blob = self.blobs.get(sha)
+            binary = blob is not None and b"\0" in blob
             objects[alias] = (
                 None
-                if data is None
-                else {"text": None if binary else data.decode(), "isBinary": binary, "isTruncated": False}
+                if blob is None
+                else {"text": None if binary else blob.decode(), "isBinary": binary, "isTruncated": False}
             )
-        return self._json(200, {"data": {"repository": objects}})
+        data["repository"] = objects
+        return self._json(200, {"data": data})
 
     def _contents(self, repo: str, path: str, query: dict, body: dict | None):
         text = self.contents.get((repo, path))
