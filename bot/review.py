@@ -65,6 +65,7 @@ class Outcome:
     inline: int = 0
     in_body: int = 0
     deleted: int = 0
+    resolved: int = 0
     conclusion: str | None = None
     skipped: str | None = None
 
@@ -164,11 +165,23 @@ def _post_review(
     if config.dry_run:
         log.info("review.dry-run", extra={"inline": len(new_inline), "body": len(new_body), "stale": len(stale)})
         return Outcome(inline=len(new_inline), in_body=len(new_body), deleted=len(stale))
-    for comment in stale:
-        client.delete_review_comment(pr.repo, comment.id)
+    deleted = resolved = 0
+    if config.stale_comments == "delete":
+        for comment in stale:
+            client.delete_review_comment(pr.repo, comment.id)
+        deleted = len(stale)
+    elif stale:
+        resolved = _resolve(client, pr, {c.id for c in stale})
     if new_inline or new_body:
         _create_review(client, pr, new_inline, new_body)
-    return Outcome(inline=len(new_inline), in_body=len(new_body), deleted=len(stale))
+    return Outcome(inline=len(new_inline), in_body=len(new_body), deleted=deleted, resolved=resolved)
+
+
+def _resolve(client: GitHubClient, pr: PullRequest, stale: set[int]) -> int:
+    """Resolve the open threads that `stale` comments opened and nobody answered: the conversation stays readable."""
+    threads = client.review_threads(pr.repo, pr.number) or []  # without GraphQL they simply stay open
+    due = [t for t in threads if t.first_comment in stale and not t.resolved and t.comments == 1]
+    return sum(client.resolve_review_thread(thread.id) for thread in due)
 
 
 def _create_review(client: GitHubClient, pr: PullRequest, inline: list[Finding], body_findings: list[Finding]) -> None:

@@ -76,37 +76,30 @@ def test_a_redelivery_posts_nothing_new(service, github) -> None:
     assert github.count("POST", r"/check-runs$") == 1  # the same commit's check run is updated, not duplicated
 
 
-def test_a_push_that_fixes_it_deletes_the_stale_comment_and_passes(service, github) -> None:
-    """After the fix lands, ortfix's unanswered comment goes, nothing new is posted, the check succeeds."""
+def test_a_push_that_fixes_it_resolves_the_stale_thread_and_passes(service, github) -> None:
+    """After the fix lands, ortfix's unanswered comment stays with its thread resolved; nothing new, a green check."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    review(service, github, pull)
+    (ours,) = pull.comments
+    pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+    github.add_pull(pull)
+    _, outcome = review(service, github, pull)
+    assert pull.comments == [ours] and pull.resolved == {ours["id"]} and github.count("DELETE") == 0
+    assert github.count("POST", r"/reviews$") == 1
+    assert outcome.resolved == 1 and outcome.conclusion == "success"
+    review(service, github, pull)
+    assert github.graphql_queries == 6  # contents, threads, the resolve; then contents and threads, no second resolve
+
+
+def test_stale_comments_delete_removes_the_stale_comment(service, github) -> None:
+    """`stale_comments: delete` in the repo config: the unanswered comment of a fixed finding is deleted."""
+    github.contents[(REPO, ".github/ortfix.yml")] = "stale_comments: delete\n"
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
     review(service, github, pull)
     pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
     github.add_pull(pull)
     _, outcome = review(service, github, pull)
-    assert pull.comments == []
-    assert github.count("POST", r"/reviews$") == 1
-    assert outcome.deleted == 1 and outcome.conclusion == "success"
-
-
-def test_a_comment_someone_answered_is_kept(service, github) -> None:
-    """A stale comment with a reply stays: the conversation belongs to the people in it."""
-    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
-    review(service, github, pull)
-    ours = pull.comments[0]
-    pull.comments.append(
-        {
-            "id": 99,
-            "path": ours["path"],
-            "line": 1,
-            "body": "we know",
-            "in_reply_to_id": ours["id"],
-            "user": {"login": "dev"},
-        }
-    )
-    pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
-    github.add_pull(pull)
-    review(service, github, pull)
-    assert [c["id"] for c in pull.comments] == [ours["id"], 99]
+    assert pull.comments == [] and pull.resolved == set() and outcome.deleted == 1
 
 
 def test_several_hunks_crlf_and_a_rename(service, github) -> None:
