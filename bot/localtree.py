@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -14,22 +15,31 @@ from bot.detector.scanner import SKIPPED_DIRS, Examined, Scanner, examine, kind,
 
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
+Job = tuple[list[tuple[str, str, str]], int]  # (relative path, absolute path, kind) of each file; the size cap
+Outcomes = list[Examined | str]  # per file, what it holds or a note that it could not be read
 
 
 def scan_root(scanner: Scanner, root: Path, only: Path | None = None, progress: bool = False) -> None:
     """Add every file under `root` that the scanner wants (or, with `only`, that file and the manifests above it).
 
     Large trees are read and parsed by a process per core (threads lose to the
-    GIL here; measured in bench/scan_bench.py); the scanner records the results
-    in walk order either way.
+    GIL here; measured in bench/scan_bench.py), fed batch by batch while the
+    walk goes on; the scanner records the results in walk order either way.
     """
     paths = _manifests_above(root, only) if only else _walk(root)
-    wanted = [(relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative))]
-    show = _bar(len(wanted)) if progress and sys.stderr.isatty() and len(wanted) >= PROGRESS_FROM else None
+    wanted = ((relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative)))
+    total = 0
 
-    jobs = [(wanted[i : i + BATCH], scanner.max_bytes) for i in range(0, len(wanted), BATCH)]
+    def jobs() -> Iterator[tuple[list[tuple[str, str, str]], int]]:
+        nonlocal total
+        while batch := list(itertools.islice(wanted, BATCH)):
+            total += len(batch)
+            yield batch, scanner.max_bytes
+
+    results = _map(_examine_batch, jobs())  # every job is out by the time this returns: `total` is known
+    show = _bar(total) if progress and sys.stderr.isatty() and total >= PROGRESS_FROM else None
     count = 0
-    for outcomes in _map(_examine_batch, jobs):
+    for outcomes in results:
         for outcome in outcomes:
             if isinstance(outcome, str):
                 scanner.report.notes.append(outcome)
@@ -39,20 +49,26 @@ def scan_root(scanner: Scanner, root: Path, only: Path | None = None, progress: 
         if show:
             show(count)
     if show:
-        show(len(wanted))
+        show(total)
         sys.stderr.write("\n")
 
 
-def _map(function, jobs: list):
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        yield from map(function, jobs)
-        return
+def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[Outcomes]:
+    """`function` over `jobs`: in worker processes from the second job on, else here; all jobs taken before returning."""
+    first = list(itertools.islice(jobs, 2))
+    if len(first) < 2 or (os.cpu_count() or 1) < 2:
+        return map(function, [*first, *jobs])
     warm()  # compiled once here, inherited by every forked worker
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(function, jobs)
+    pool = ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    return _finally_shut(pool, pool.map(function, itertools.chain(first, jobs)))
 
 
-def _examine_batch(job: tuple[list[tuple[str, str, str]], int]) -> list[Examined | str]:
+def _finally_shut(pool: ProcessPoolExecutor, results: Iterator[Outcomes]) -> Iterator[Outcomes]:
+    with pool:
+        yield from results
+
+
+def _examine_batch(job: Job) -> Outcomes:
     batch, max_bytes = job
     return [_examine_file(item, max_bytes) for item in batch]
 
@@ -76,12 +92,14 @@ def _read(path: str, cap: int) -> bytes | None:
         size = os.fstat(descriptor).st_size
         if size > cap:
             return None
-        chunks = [os.read(descriptor, size + 1)]  # one read is the rule; a growing file takes more
-        while chunks[-1] and sum(map(len, chunks)) <= cap:
-            chunks.append(os.read(descriptor, 1 << 16))
+        data = os.read(descriptor, size + 1)  # one read is the rule: a short read is the end of the file
+        if len(data) > size:  # the file grew since fstat: read on to its end or past the cap
+            chunks = [data]
+            while chunks[-1] and sum(map(len, chunks)) <= cap:
+                chunks.append(os.read(descriptor, 1 << 16))
+            data = b"".join(chunks)
     finally:
         os.close(descriptor)
-    data = b"".join(chunks)
     return None if len(data) > cap else data
 
 
