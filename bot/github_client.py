@@ -67,6 +67,16 @@ class ReviewComment:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """A recursive tree: its blobs, and each folder's tree SHA (the root's under ""), which names its content."""
+
+    sha: str
+    blobs: list[TreeEntry]
+    folders: dict[str, str]
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
 class ReviewThread:
     id: str  # GraphQL node id
     resolved: bool
@@ -260,11 +270,30 @@ class GitHubClient:
         return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
 
     def tree(self, repo: str, sha: str) -> list[TreeEntry]:
-        """GET /repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1: every blob of a commit."""
-        _, data = self.request("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"})
-        return [
-            TreeEntry(e["path"], e["sha"], e.get("size", 0)) for e in data.get("tree", []) if e.get("type") == "blob"
-        ]
+        """Every blob of a commit (see `listing`)."""
+        listing = self.listing(repo, sha)
+        assert listing is not None  # an unconditional request always has an answer
+        return listing.blobs
+
+    def listing(self, repo: str, ref: str, etag: str | None = None) -> Listing | None:
+        """GET /repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1: blobs and folders of a commit or branch.
+
+        `ref` may be a branch name. With `etag`, the request is conditional: None when the tree is unchanged
+        (a 304, which costs no rate limit).
+        """
+        headers = {"If-None-Match": etag} if etag else None
+        response_headers, data = self.request(
+            "GET", f"/repos/{repo}/git/trees/{quote(ref, safe='')}", params={"recursive": "1"}, headers=headers
+        )
+        if not data:
+            return None
+        entries = data.get("tree", [])
+        return Listing(
+            sha=data["sha"],
+            blobs=[TreeEntry(e["path"], e["sha"], e.get("size", 0)) for e in entries if e.get("type") == "blob"],
+            folders={"": data["sha"], **{e["path"]: e["sha"] for e in entries if e.get("type") == "tree"}},
+            etag={k.lower(): v for k, v in response_headers.items()}.get("etag"),
+        )
 
     def blob(self, repo: str, sha: str) -> bytes:
         """GET /repos/{owner}/{repo}/git/blobs/{file_sha}: a file's bytes (up to 100 MB)."""
@@ -448,14 +477,14 @@ class GitHubClient:
         """DELETE /repos/{owner}/{repo}/git/refs/{ref}."""
         self.request("DELETE", f"/repos/{repo}/git/refs/heads/{quote(branch)}")
 
-    def blob_texts(self, repo: str, shas: list[str]) -> dict[str, bytes]:
+    def blob_texts(self, repo: str, shas: list[str], batch_size: int = GRAPHQL_BATCH) -> dict[str, bytes]:
         """Many blobs' contents, 50 to a GraphQL query (one call instead of 50); large or binary ones by REST.
 
         GraphQL is an optimisation: a batch it cannot answer is read blob by blob over REST.
         """
         found: dict[str, bytes] = {}
-        for start in range(0, len(shas), GRAPHQL_BATCH):
-            batch = shas[start : start + GRAPHQL_BATCH]
+        for start in range(0, len(shas), batch_size):
+            batch = shas[start : start + batch_size]
             objects = self._graphql_blobs(repo, batch)
             for i, sha in enumerate(batch):
                 blob = (objects or {}).get(f"b{i}") or {}

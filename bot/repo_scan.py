@@ -9,6 +9,7 @@ a wrapper; other files in batches over GraphQL.
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
 from dataclasses import dataclass, field
 
@@ -16,11 +17,12 @@ from bot.backends import PACKAGE, table, wrappers
 from bot.detector import Report, Scanner
 from bot.detector.scanner import ancestors
 from bot.detector.sources import mentions
-from bot.github_client import GitHubClient, TreeEntry
+from bot.github_client import GitHubClient, Listing, TreeEntry
 from bot.repo_config import RepoConfig
 from bot.store import Store
 
 IRRELEVANT = "0"
+PACKAGE_QUERY_BLOBS = 250  # a package's sources in one query: GitHub charges a query by connections, not objects
 
 
 @dataclass
@@ -38,47 +40,52 @@ def scanner_for(config: RepoConfig) -> Scanner:
 
 
 def scan_commit(
-    client: GitHubClient, store: Store, repo: str, sha: str, config: RepoConfig, cdn_scope: bool = False
+    client: GitHubClient,
+    store: Store,
+    repo: str,
+    sha: str,
+    config: RepoConfig,
+    cdn_scope: bool = False,
+    listing: Listing | None = None,
 ) -> CommitScan:
-    """Scan `sha` of `repo`. With `cdn_scope` (the audit), source files are read only where they can matter:
+    """Scan `sha` of `repo` (its `listing`, when the caller has it). With `cdn_scope` (the audit), source files
+    are read only where they can matter:
 
     in packages whose package.json (or one above it) names onnxruntime-web or a wrapper, and HTML anywhere
-    (a `<script src>` or an import map can load the CDN build without any package.json).
+    (a `<script src>` or an import map can load the CDN build without any package.json). The HTML is read
+    in the manifests' batch, so a repository without onnxruntime-web costs one query.
     """
     scanner = scanner_for(config)
-    entries = [e for e in client.tree(repo, sha) if scanner.wants(e.path)]
+    entries = [e for e in (listing.blobs if listing else client.tree(repo, sha)) if scanner.wants(e.path)]
     scan = CommitScan(Report())
     kinds = {e.path: scanner.wants(e.path) for e in entries}
-    manifests = [e for e in entries if kinds[e.path] == "manifest"]
-    _read(client, store, repo, scanner, scan, manifests, remember=False)
+    unread = [e for e in entries if kinds[e.path] != "source" or store.get(f"blob:{e.sha}") != IRRELEVANT]
+    html = [e for e in unread if kinds[e.path] == "source" and cdn_scope and e.path.endswith((".html", ".htm"))]
+    _read(client, store, repo, scanner, scan, [e for e in entries if kinds[e.path] == "manifest"] + html)
     names = (PACKAGE, *wrappers())
-    interesting = {posixpath.dirname(p) for p, d in scan.texts.items() if any(n.encode() in d for n in names)}
+    interesting = {
+        posixpath.dirname(p)
+        for p, d in scan.texts.items()
+        if kinds[p] == "manifest" and any(n.encode() in d for n in names)
+    }
     lockfiles = [
         e for e in entries if kinds[e.path] == "lockfile" and _above_any(posixpath.dirname(e.path), interesting)
     ]
     sources = [
         e
-        for e in entries
-        if kinds[e.path] == "source"
-        and store.get(f"blob:{e.sha}") != IRRELEVANT
-        and (not cdn_scope or e.path.endswith((".html", ".htm")) or _under_any(e.path, interesting))
+        for e in unread
+        if kinds[e.path] == "source" and e not in html and (not cdn_scope or _under_any(e.path, interesting))
     ]
-    _read(client, store, repo, scanner, scan, lockfiles, remember=False)
-    _read(client, store, repo, scanner, scan, sources, remember=True)
-    scanner.report.files_scanned += sum(1 for e in entries if kinds[e.path] == "source") - len(sources)
+    _read(client, store, repo, scanner, scan, lockfiles + sources)
+    scanner.report.files_scanned += sum(1 for e in entries if kinds[e.path] == "source") - len(sources) - len(html)
     scan.report = scanner.finish()
     return scan
 
 
 def _read(
-    client: GitHubClient,
-    store: Store,
-    repo: str,
-    scanner: Scanner,
-    scan: CommitScan,
-    entries: list[TreeEntry],
-    remember: bool,
+    client: GitHubClient, store: Store, repo: str, scanner: Scanner, scan: CommitScan, entries: list[TreeEntry]
 ) -> None:
+    """Read `entries` in batches; a source that mentions nothing is marked so that its blob is never read again."""
     small = []
     for entry in entries:
         if entry.size > scanner.cap(scanner.wants(entry.path) or "source"):
@@ -89,10 +96,10 @@ def _read(
     scan.blobs_read += len(contents)
     for entry in small:
         data = contents[entry.sha]
-        relevant = mentions(data) or not remember
-        if remember and not relevant:
+        source = scanner.wants(entry.path) == "source"
+        if source and not mentions(data):
             store.put(f"blob:{entry.sha}", IRRELEVANT)
-        if relevant:
+        else:
             scan.texts[entry.path] = data
         scanner.add(entry.path, data)
 
@@ -105,3 +112,67 @@ def _under_any(path: str, interesting: set[str]) -> bool:
 def _above_any(directory: str, below: set[str]) -> bool:
     """Whether `directory` is one of `below` or an ancestor of one (a lockfile serves the packages under it)."""
     return any(d == directory or not directory or d.startswith(directory + "/") for d in below)
+
+
+def package_folder(listing: Listing, path: str) -> str:
+    """The folder of the package.json nearest to `path` ("" for the root, also when there is none)."""
+    manifests = {posixpath.dirname(e.path) for e in listing.blobs if posixpath.basename(e.path) == "package.json"}
+    return next((d for d in ancestors(posixpath.dirname(path)) if d in manifests), "")
+
+
+def package_sources(
+    client: GitHubClient,
+    store: Store,
+    repo: str,
+    listing: Listing,
+    folder: str,
+    scanner: Scanner,
+    have: dict[str, bytes],
+) -> dict[str, bytes]:
+    """The package's source files beyond `have` (already read) that mention what ortfix looks for: its
+    'webgpu' requests, its loads.
+
+    Remembered per the folder's tree SHA (it names the folder's content), and per blob: a second pull
+    request that leaves these files alone reads nothing.
+    """
+    key = f"package:{repo}:{listing.folders.get(folder, listing.sha)}"
+    saved = store.get(key)
+    if saved is not None:
+        relevant = json.loads(saved)
+    else:
+        nested = {
+            posixpath.dirname(e.path)
+            for e in listing.blobs
+            if posixpath.basename(e.path) == "package.json" and posixpath.dirname(e.path) != folder
+        }
+        relevant = {
+            e.path: e.sha
+            for e in listing.blobs
+            if (not folder or e.path.startswith(folder + "/"))
+            and scanner.wants(e.path) == "source"
+            and e.size <= scanner.cap("source")
+            and not _in_nested(e.path, nested, folder)
+            and store.get(f"blob:{e.sha}") != IRRELEVANT
+        }
+    texts = {relevant[path]: data for path, data in have.items() if path in relevant}
+    for sha in set(relevant.values()) - set(texts):
+        if (text := store.get(f"text:{sha}")) is not None:
+            texts[sha] = text.encode()
+    unknown = sorted(set(relevant.values()) - set(texts))
+    texts.update(client.blob_texts(repo, unknown, PACKAGE_QUERY_BLOBS))
+    for sha in unknown:
+        if mentions(texts[sha]):
+            store.put(f"text:{sha}", texts[sha].decode("utf-8", "replace"))
+        else:
+            store.put(f"blob:{sha}", IRRELEVANT)
+    relevant = {path: sha for path, sha in relevant.items() if mentions(texts[sha])}
+    store.put(key, json.dumps(relevant))
+    return {path: texts[sha] for path, sha in relevant.items() if path not in have}
+
+
+def _in_nested(path: str, nested: set[str], folder: str) -> bool:
+    """Whether `path` belongs to a package nested below `folder` rather than to `folder`'s own."""
+    below = [
+        d for d in ancestors(posixpath.dirname(path)) if d != folder and (not folder or d.startswith(folder + "/"))
+    ]
+    return any(d in nested for d in below)

@@ -116,6 +116,10 @@ def load_spec() -> OpenAPI:
     return OpenAPI.from_file_path(str(SHARED / "api.github.com.pr-bot.json"), config=Config(spec_validator_cls=None))
 
 
+def _sha1(value: object) -> str:
+    return hashlib.sha1(json.dumps(value).encode()).hexdigest()
+
+
 def blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
@@ -781,16 +785,29 @@ class FakeGitHub:
 
     # --- handlers: git data -------------------------------------------------------------------------------
 
-    def _tree(self, repo: str, sha: str, query: dict, body: dict | None):
+    def _tree(self, repo: str, ref: str, query: dict, body: dict | None):
+        """A commit's (or a branch's) recursive tree: blobs, and folders whose SHA follows their content."""
+        sha = ref if ref in self.commits else self.repo(repo).refs.get(ref, "")
         commit = self.commits.get(sha)
         if commit is None:
             return self._not_found()
+        etag = f'"tree-{sha}"'
+        if self._if_none_match == etag:
+            self.not_modified += 1
+            return 304, {"ETag": etag}, ""  # costs no rate limit on GitHub
+        folders = sorted({path.rsplit("/", 1)[0] for path in commit.files if "/" in path})
+        folders = sorted({"/".join(f.split("/")[: i + 1]) for f in folders for i in range(f.count("/") + 1)})
         tree = [
             {"path": path, "mode": "100644", "type": "blob", "sha": blob_sha(text.encode()), "size": len(text.encode())}
             for path, text in sorted(commit.files.items())
         ]
+        for folder in folders:
+            inside = sorted((p, blob_sha(t.encode())) for p, t in commit.files.items() if p.startswith(folder + "/"))
+            tree.append({"path": folder, "mode": "040000", "type": "tree", "sha": _sha1(inside)})
         return self._json(
-            200, {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False}
+            200,
+            {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False},
+            {"ETag": etag},
         )
 
     def _blob(self, repo: str, sha: str, query: dict, body: dict | None):

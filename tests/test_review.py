@@ -88,7 +88,7 @@ def test_a_push_that_fixes_it_resolves_the_stale_thread_and_passes(service, gith
     assert github.count("POST", r"/reviews$") == 1
     assert outcome.resolved == 1 and outcome.conclusion == "success"
     review(service, github, pull)
-    assert github.graphql_queries == 6  # contents, threads, the resolve; then contents and threads, no second resolve
+    assert github.graphql_queries == 7  # contents, the package; contents, threads, resolve; contents, threads
 
 
 def test_stale_comments_delete_removes_the_stale_comment(service, github) -> None:
@@ -136,7 +136,7 @@ def test_deleted_and_binary_files_are_never_anchored(service, github) -> None:
     assert pull.comments == []
     (posted,) = pull.reviews
     assert "`src/big.js` line 1" in posted["body"]
-    assert github.count("POST", "/graphql") == 1 and "src/gone.js" not in str(github.calls)
+    assert github.count("POST", "/graphql") == 2 and "src/gone.js" not in str(github.calls)  # the PR's, the package's
 
 
 def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
@@ -147,11 +147,12 @@ def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
     review(service, github, pull)
     assert github.count("GET", r"/pulls/7/files") == 4  # 321 files at 100 a page
     assert [(c["path"], c["line"]) for c in pull.comments] == [("src/model.js", 1)]
-    assert github.count("POST", "/graphql") == 1
+    assert github.count("POST", "/graphql") == 2  # the PR's files, then the package's other source (src/app.js)
 
 
 def test_the_call_budget_of_one_review(service, github) -> None:
-    """Config (repo, then org), check create, files, tree, contents (one query), own comments and reviews, review, check."""
+    """Config (repo, then org), check create, files, tree, contents (one query), the package's other sources (one
+    query), own comments and reviews, review, check."""
     import re
 
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
@@ -163,6 +164,7 @@ def test_the_call_budget_of_one_review(service, github) -> None:
         f"POST /repos/{REPO}/check-runs",
         f"GET /repos/{REPO}/pulls/7/files",
         f"GET /repos/{REPO}/git/trees/SHA",
+        "POST /graphql",
         "POST /graphql",
         f"GET /repos/{REPO}/pulls/7/comments",
         f"GET /repos/{REPO}/pulls/7/reviews",
