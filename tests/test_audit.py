@@ -310,3 +310,13 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     assert [p.head_ref for p in github.pulls.values()] == ["ortfix/webgpu"]
     untick = {**payload, "changes": {"body": {"from": payload["issue"]["body"]}}}
     assert routing.route(events.parse("issues", "u", json.dumps(untick).encode())) is None
+
+
+def test_mixed_entry_is_a_sentence_in_the_issue_not_a_row(service, github) -> None:
+    """The `/webgpu` file needs no change: no row for it, one sentence after the table; the org view counts no mixed-entry."""
+    github.set_branch(REPO, "main", {"package.json": GOOD_MANIFEST, "src/model.js": MODEL, "src/gpu.js": FIXED})
+    outcome = audit(service)
+    (issue,) = issues(github)
+    assert "src/gpu.js" not in issue["body"] and "`mixed-entry`" not in issue["body"]
+    assert issue["body"].count("fixing the 1 load above also removes the second `ort` instance") == 1
+    assert outcome.summary["by_rule"] == {"jsep-import": 1}

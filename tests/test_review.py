@@ -333,3 +333,49 @@ def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, 
         assert service.store.accept(delivery, "pull_request", "opened", body)
         run_delivery(service, delivery)
     assert len(pull.reviews) == 1 and len(pull.comments) == 1
+
+
+NATIVE = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+
+
+def test_a_bare_import_beside_webgpu_files_gets_no_comment_on_the_correct_lines(service, github) -> None:
+    """The new bare import is commented; the untouched `/webgpu` file is not; one summary sentence says why."""
+    base = {"package.json": MANIFEST, "src/gpu.js": NATIVE}
+    pull = make_pull(github, {"src/more.js": "import * as ort from 'onnxruntime-web';\n"}, base=base)
+    review(service, github, pull)
+    assert [(c["path"], c["line"], "`jsep-import`" in c["body"]) for c in pull.comments] == [("src/more.js", 1, True)]
+    (posted,) = pull.reviews
+    assert posted["body"].count("fixing the 1 load above also removes the second `ort` instance") == 1
+    (run,) = github.check_runs.values()
+    assert [a["title"] for a in run["annotations"]] == ["jsep-import"]
+    assert run["output"]["summary"].count("second `ort` instance") == 1
+
+
+def test_a_webgpu_import_beside_untouched_jsep_files_is_commented_naming_them(service, github) -> None:
+    """The JSEP side is outside the PR: mixed-entry goes inline on the added `/webgpu` line, naming that file."""
+    base = {"package.json": MANIFEST, "src/old.js": "import * as ort from 'onnxruntime-web';\n" + SESSION}
+    pull = make_pull(github, {"src/gpu.js": NATIVE}, base=base)
+    review(service, github, pull)
+    (comment,) = pull.comments
+    assert (comment["path"], comment["line"]) == ("src/gpu.js", 1)
+    assert "`mixed-entry`" in comment["body"] and "src/old.js:1" in comment["body"]
+
+
+def test_the_webgpu_request_in_an_untouched_file_makes_the_finding_loud(service, github) -> None:
+    """Same finding, severity and suggestion as `ortfix scan` of the head; within 3 extra calls; 0 the second time."""
+    from bot.detector import scan_files
+
+    sources = {f"src/f{i}.js": f"export const v{i} = {i};\n" for i in range(497)}
+    base = {"package.json": MANIFEST, "src/session.js": SESSION, **sources}
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n"}, base=base)
+    client, _ = review(service, github, pull)
+    (comment,) = pull.comments
+    expected = [f for f in scan_files([(p, t.encode()) for p, t in pull.head.items()]).findings if f.severity != "info"]
+    assert [(f.path, f.line, f.rule, f.severity) for f in expected] == [("src/model.js", 1, "jsep-import", "error")]
+    assert render.comment_body(expected[0]) == comment["body"]
+    assert client.calls == 10 + 2  # today's review, and the package's 499 other sources in two queries
+    second = make_pull(github, {"src/other.js": "import 'onnxruntime-web';\n"}, base=base, number=8, head_ref="f8")
+    before = github.count("POST", "/graphql")
+    client, _ = review(service, github, second)
+    assert len(second.comments) == 1 and github.count("POST", "/graphql") == before + 1  # the PR's own file only
+    assert client.calls == 10 - 2  # the config is cached for a few minutes; the package costs nothing
