@@ -38,6 +38,7 @@ _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/ma
 _GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')
 APP_LOGIN = "ortfix[bot]"
 DROPPED = -1  # a fault that answers nothing
+GRAPHQL_ERRORS = -2  # a fault that answers 200 with GraphQL `errors` (a secondary limit on points)
 
 
 def _complete(schema: dict, example, data):
@@ -251,7 +252,6 @@ class FakeGitHub:
         self.check_runs: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
         self.graphql_queries = 0
-        self.graphql_errors = 0  # the next this many GraphQL queries answer 200 with `errors`
         self.not_modified = 0
         self.hook_deliveries: list[dict] = []  # what GitHub's "Recent Deliveries" shows
         self.redelivered: list[int] = []
@@ -408,6 +408,8 @@ class FakeGitHub:
                 self.faults.remove(fault)
                 if status == DROPPED:
                     raise requests.ConnectionError("connection reset by the fake GitHub")
+                if status == GRAPHQL_ERRORS:
+                    return self._json(200, {"errors": [{"type": "RATE_LIMITED", "message": "secondary rate limit"}]})
                 return status, headers, json.dumps({"message": f"fault {status}"})
         body = json.loads(request.body) if request.body else None
         self._if_none_match = request.headers.get("If-None-Match")
@@ -474,14 +476,11 @@ class FakeGitHub:
     def _graphql(self, query: dict, body: dict | None):
         """ortfix's GraphQL: blob batches, a pull request's `reviewThreads`, `resolveReviewThread`.
 
-        Each query's `rateLimit` costs one point; `graphql_errors` makes the next queries answer with `errors`.
+        Each query's `rateLimit` costs one point (a GRAPHQL_ERRORS fault answers with `errors` instead).
         """
         assert body is not None and set(body) == {"query", "variables"}
         self.graphql_queries += 1
         text, variables = body["query"], body["variables"]
-        if self.graphql_errors:
-            self.graphql_errors -= 1
-            return self._json(200, {"errors": [{"type": "RATE_LIMITED", "message": "secondary rate limit"}]})
         if text.startswith("mutation"):
             assert "resolveReviewThread" in text and set(variables) == {"thread"}
             comment_id = int(variables["thread"].removeprefix("PRRT_"))

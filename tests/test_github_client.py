@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from bot.github_client import GitHubApp, GitHubError
-from tests.fake_github import FakeGitHub, PullRequest, blob_sha
+from tests.fake_github import GRAPHQL_ERRORS, FakeGitHub, PullRequest, blob_sha
 
 
 def make_app(private_key: str, clock=None) -> GitHubApp:
@@ -101,10 +101,7 @@ def test_a_graphql_batch_that_fails_is_read_over_rest(private_key, github: FakeG
     texts = [f"export const v = {i};\n".encode() for i in range(3)]
     pull = github.add_pull(PullRequest("o/r", 1, base={}, head={f"f{i}.js": t.decode() for i, t in enumerate(texts)}))
     assert pull.head
-    if fault == "errors":
-        github.graphql_errors = 2
-    else:
-        github.fail("POST", "/graphql", int(fault), times=10)
+    github.fail("POST", "/graphql", GRAPHQL_ERRORS if fault == "errors" else int(fault), times=10)
     shas = [blob_sha(t) for t in texts]
     assert client.blob_texts("o/r", shas) == dict(zip(shas, texts, strict=True))
     assert client.blob_texts("o/r", shas[:1]) == {shas[0]: texts[0]}
