@@ -1,7 +1,8 @@
 """A whole commit of a repository through the detector, cheaply: one tree call, then only the blobs that can matter.
 
 Blob SHAs name content, so a blob once read and found to mention nothing
-ortfix looks for is never fetched again (a mark in the store). Manifests
+ortfix looks for is never fetched again (a mark in the store, which keeps
+the local files it imports: a page's import map reaches through it). Manifests
 are always read; lockfiles only where a manifest names onnxruntime-web or
 a wrapper; other files in batches over GraphQL.
 """
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from bot.backends import PACKAGE, table, wrappers
 from bot.detector import Report, Scanner
 from bot.detector.scanner import ancestors
-from bot.detector.sources import mentions
+from bot.detector.sources import links, mentions
 from bot.github_client import GitHubClient, Listing, TreeEntry
 from bot.repo_config import RepoConfig
 from bot.store import Store
@@ -59,8 +60,9 @@ def scan_commit(
     entries = [e for e in (listing.blobs if listing else client.tree(repo, sha)) if scanner.wants(e.path)]
     scan = CommitScan(Report())
     kinds = {e.path: scanner.wants(e.path) for e in entries}
-    unread = [e for e in entries if kinds[e.path] != "source" or store.get(f"blob:{e.sha}") != IRRELEVANT]
-    html = [e for e in unread if kinds[e.path] == "source" and cdn_scope and e.path.endswith((".html", ".htm"))]
+    marks = {e.path: store.get(f"blob:{e.sha}") or "" for e in entries if kinds[e.path] == "source"}
+    known = {path for path, mark in marks.items() if mark.startswith(IRRELEVANT)}  # read once, mentioned nothing
+    html = [e for e in entries if cdn_scope and e.path in marks and e.path not in known and _is_html(e.path)]
     _read(client, store, repo, scanner, scan, [e for e in entries if kinds[e.path] == "manifest"] + html)
     names = (PACKAGE, *wrappers())
     interesting = {
@@ -71,11 +73,14 @@ def scan_commit(
     lockfiles = [
         e for e in entries if kinds[e.path] == "lockfile" and _above_any(posixpath.dirname(e.path), interesting)
     ]
-    sources = [
-        e
-        for e in unread
-        if kinds[e.path] == "source" and e not in html and (not cdn_scope or _under_any(e.path, interesting))
-    ]
+    sources = []
+    for entry in entries:
+        if entry.path not in marks or entry in html:
+            continue
+        if entry.path in known:
+            scanner.add_links(entry.path, json.loads(marks[entry.path][len(IRRELEVANT) :] or "[]"))
+        elif not cdn_scope or _under_any(entry.path, interesting):
+            sources.append(entry)
     _read(client, store, repo, scanner, scan, lockfiles + sources)
     scanner.report.files_scanned += sum(1 for e in entries if kinds[e.path] == "source") - len(sources) - len(html)
     scan.report = scanner.finish()
@@ -96,12 +101,21 @@ def _read(
     scan.blobs_read += len(contents)
     for entry in small:
         data = contents[entry.sha]
-        source = scanner.wants(entry.path) == "source"
-        if source and not mentions(data):
-            store.put(f"blob:{entry.sha}", IRRELEVANT)
+        if scanner.wants(entry.path) == "source" and not mentions(data):
+            _mark_irrelevant(store, entry.path, entry.sha, data)
         else:
             scan.texts[entry.path] = data
         scanner.add(entry.path, data)
+
+
+def _mark_irrelevant(store: Store, path: str, sha: str, data: bytes) -> None:
+    """A blob that mentions nothing is never read again; the mark keeps the local files it imports."""
+    found = links(path, data)
+    store.put(f"blob:{sha}", IRRELEVANT + (json.dumps(found) if found else ""))
+
+
+def _is_html(path: str) -> bool:
+    return path.endswith((".html", ".htm"))
 
 
 def _under_any(path: str, interesting: set[str]) -> bool:
@@ -152,19 +166,20 @@ def package_sources(
             and scanner.wants(e.path) == "source"
             and e.size <= scanner.cap("source")
             and not _in_nested(e.path, nested, folder)
-            and store.get(f"blob:{e.sha}") != IRRELEVANT
+            and not (store.get(f"blob:{e.sha}") or "").startswith(IRRELEVANT)
         }
     texts = {relevant[path]: data for path, data in have.items() if path in relevant}
     for sha in set(relevant.values()) - set(texts):
         if (text := store.get(f"text:{sha}")) is not None:
             texts[sha] = text.encode()
     unknown = sorted(set(relevant.values()) - set(texts))
+    paths = {sha: path for path, sha in relevant.items()}
     texts.update(client.blob_texts(repo, unknown, PACKAGE_QUERY_BLOBS))
     for sha in unknown:
         if mentions(texts[sha]):
             store.put(f"text:{sha}", texts[sha].decode("utf-8", "replace"))
         else:
-            store.put(f"blob:{sha}", IRRELEVANT)
+            _mark_irrelevant(store, paths[sha], sha, texts[sha])
     relevant = {path: sha for path, sha in relevant.items() if mentions(texts[sha])}
     store.put(key, json.dumps(relevant))
     return {path: texts[sha] for path, sha in relevant.items() if path not in have}
