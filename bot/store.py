@@ -7,6 +7,7 @@ same records; the clock is passed in so tests need not sleep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -53,17 +54,17 @@ class Store(Protocol):
     lease: float  # how long a claimed job may run; the locks its job holds last as long
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
-        """Record a delivery before it is acknowledged. False: already recorded and not failed (a duplicate).
+        """Record a delivery before it is acknowledged. False: a duplicate.
+
+        A duplicate is a delivery id already recorded and not failed, or a body (by its SHA-256) already
+        recorded under another id: GitHub signs the body, not the id, so a captured body replayed under a
+        new id passes the signature check. GitHub's own "Redeliver" keeps the id, so a failed one runs again.
 
         Counts it in `ortfix_deliveries_total` (outcome queued or duplicate) in the same write.
         """
         ...
 
     def delivery(self, delivery_id: str) -> Delivery | None: ...
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        """The last deliveries: (id, event, status), newest first."""
-        ...
 
     def start(self, delivery_id: str) -> bool:
         """Claim a delivery for a run. False when it is done, or running under a live lease elsewhere."""
@@ -132,6 +133,7 @@ CREATE INDEX IF NOT EXISTS ortfix_deliveries_status ON ortfix_deliveries (status
 CREATE TABLE IF NOT EXISTS ortfix_locks (name TEXT PRIMARY KEY, expires REAL, owner TEXT);
 CREATE TABLE IF NOT EXISTS ortfix_series (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
 CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ortfix_bodies (sha256 TEXT PRIMARY KEY, delivery TEXT);
 """
 
 
@@ -234,10 +236,13 @@ class SqliteStore(_Locking):
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         db = self._db()
         now = self.clock()
+        digest = hashlib.sha256(body).hexdigest()
         body = zlib.compress(body, 1)  # a fifth of the bytes through the write-ahead log
         db.execute("BEGIN IMMEDIATE")  # one write, one lock: the hot path of every webhook
         try:
-            new = (
+            db.execute("INSERT OR IGNORE INTO ortfix_bodies (sha256, delivery) VALUES (?, ?)", (digest, delivery_id))
+            (owner,) = db.execute("SELECT delivery FROM ortfix_bodies WHERE sha256 = ?", (digest,)).fetchone()
+            new = owner == delivery_id and (
                 db.execute(
                     "INSERT OR IGNORE INTO ortfix_deliveries (id, event, action, status, body, updated) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -267,12 +272,6 @@ class SqliteStore(_Locking):
             return None
         delivery_id, event, action, status, attempts, body = row
         return Delivery(delivery_id, event, action, status, attempts, zlib.decompress(body) if body else b"")
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        rows = self._db().execute(
-            "SELECT id, event, status FROM ortfix_deliveries ORDER BY updated DESC LIMIT ?", (count,)
-        )
-        return [tuple(row) for row in rows]
 
     def start(self, delivery_id: str) -> bool:
         now = self.clock()
@@ -420,6 +419,10 @@ class RedisStore(_Locking):
         key = self._key("delivery", delivery_id)
         now = self.clock()
         fields = {"event": event, "action": action, "status": QUEUED, "attempts": 0, "body": body, "updated": now}
+        body_key = self._key("body", hashlib.sha256(body).hexdigest())
+        if not self.redis.set(body_key, delivery_id, nx=True) and self.redis.get(body_key) != delivery_id.encode():
+            self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
+            return False
         if self.redis.hsetnx(key, "status", QUEUED):
             self.redis.hset(key, mapping=fields)
         elif self.redis.hget(key, "status") == FAILED.encode():
@@ -428,8 +431,6 @@ class RedisStore(_Locking):
             self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
             return False
         pipe = self.redis.pipeline()
-        pipe.lpush(self._key("recent"), delivery_id)
-        pipe.ltrim(self._key("recent"), 0, 99)
         pipe.zadd(self._key("queued"), {delivery_id: now})
         pipe.hincrbyfloat(
             self._key("series", "ortfix_deliveries_total"), _labels({"event": event, "outcome": "queued"}), 1
@@ -449,14 +450,6 @@ class RedisStore(_Locking):
             int(raw.get(b"attempts", b"0")),
             raw.get(b"body", b""),
         )
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        found = []
-        for raw in self.redis.lrange(self._key("recent"), 0, count - 1):
-            delivery = self.delivery(raw.decode())
-            if delivery is not None:
-                found.append((delivery.id, delivery.event, delivery.status))
-        return found
 
     def start(self, delivery_id: str) -> bool:
         keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("running")]

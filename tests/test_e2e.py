@@ -14,13 +14,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from bot import events
 from bot.detector import scan_files
@@ -39,17 +37,9 @@ ORTFIX = str(Path(sys.executable).with_name("ortfix"))
 
 
 @pytest.fixture
-def github(openapi_spec):
+def github(github_http):
     """The fake GitHub as a real HTTP server on 127.0.0.1."""
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    fake = FakeGitHub(None, openapi_spec)
-    server = make_server("127.0.0.1", 0, fake.wsgi, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_port}"
-    yield fake
-    server.shutdown()
+    return github_http
 
 
 class Ortfix:
@@ -197,6 +187,7 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     assert len(pull.reviews) == 1 and pull.resolved == {comment["id"]}
 
     add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
+    github.repo(REPO).permissions["author"] = "write"  # a branch of this repository: its author can push to it
     comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
     comment["repository"].update({"full_name": REPO, "default_branch": "main"})
     comment["issue"].update({"number": 8})
