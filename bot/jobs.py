@@ -305,6 +305,10 @@ def _record_calls(service: Service, client: GitHubClient) -> None:
     service.store.add("ortfix_github_api_calls_total", labels, client.calls)
     if client.rate_remaining is not None:
         service.store.set_gauge("ortfix_github_rate_limit_remaining", labels, client.rate_remaining)
+    if client.graphql_cost:
+        service.store.add("ortfix_github_graphql_points_total", labels, client.graphql_cost)
+    if client.graphql_remaining is not None:
+        service.store.set_gauge("ortfix_github_graphql_remaining", labels, client.graphql_remaining)
 
 
 WRITERS = ("admin", "maintain", "write")

@@ -35,6 +35,10 @@ REVIEW_HEADER = (
 REVIEW_ELSEWHERE = "\n\n**Also in this pull request's packages** (lines this pull request does not add):\n"
 REVIEW_ITEM = "- {path} line {line} · `{rule}`: {message}{fix}\n  {marker}"
 REVIEW_ITEM_FIX = "\n  Suggested: {replacement}"
+MIXED_FOLDED = (
+    "\n\nThis package also loads `onnxruntime-web/webgpu`: fixing the {n} load{s} above also removes the second "
+    "`ort` instance (two bundles mean two wasm downloads and `env` settings that reach only one of them)."
+)
 CHECK_TITLE_CLEAN = "No JSEP loads of onnxruntime-web"
 CHECK_TITLE = "{errors} error(s), {warnings} warning(s): onnxruntime-web's JSEP WebGPU backend"
 CHECK_SUMMARY = (
@@ -71,11 +75,17 @@ def comment_body(finding: Finding) -> str:
     )
 
 
-def review_body(elsewhere: list[Finding], review_key: str) -> str:
+def review_body(elsewhere: list[Finding], review_key: str, folded: tuple[int, ...] = ()) -> str:
+    """`folded`: per package, how many JSEP loads also end a mixed-entry (see rules.fold_mixed)."""
     body = REVIEW_HEADER
     if elsewhere:
         body += REVIEW_ELSEWHERE + "\n".join(_item(f) for f in elsewhere)
-    return body + "\n" + REVIEW_MARKER.format(review_key)
+    return body + mixed_sentences(folded) + "\n" + REVIEW_MARKER.format(review_key)
+
+
+def mixed_sentences(folded: tuple[int, ...]) -> str:
+    """Once per package whose second `ort` instance goes away with the loads listed: mixed-entry as a consequence."""
+    return "".join(MIXED_FOLDED.format(n=n, s="" if n == 1 else "s") for n in folded)
 
 
 def _item(finding: Finding) -> str:
@@ -90,7 +100,9 @@ def _item(finding: Finding) -> str:
     )
 
 
-def check_output(findings: list[Finding], files: int, config_errors: tuple[str, ...]) -> dict[str, str]:
+def check_output(
+    findings: list[Finding], files: int, config_errors: tuple[str, ...], folded: tuple[int, ...] = ()
+) -> dict[str, str]:
     errors = sum(f.severity == ERROR for f in findings)
     warnings = sum(f.severity == WARNING for f in findings)
     if findings:
@@ -98,6 +110,7 @@ def check_output(findings: list[Finding], files: int, config_errors: tuple[str, 
         if len(findings) > 50:
             counts += f"\n- … and {len(findings) - 50} more (see the annotations)"
         title, summary = CHECK_TITLE.format(errors=errors, warnings=warnings), CHECK_SUMMARY.format(counts=counts)
+        summary += mixed_sentences(folded)
     else:
         title, summary = CHECK_TITLE_CLEAN, CHECK_SUMMARY_CLEAN.format(files=files)
     if config_errors:
@@ -276,7 +289,7 @@ WebGPU EP from 1.23.0 on.
 
 | where | rule | now | suggested |
 |---|---|---|---|
-{rows}
+{rows}{mixed}
 
 **onnxruntime-web in use**: {versions}
 
@@ -294,7 +307,12 @@ def audit_title(findings: list[Finding]) -> str:
 
 
 def audit_body(
-    repo: str, sha: str, findings: list[Finding], versions: dict[str, dict[str, str | None]], web_url: str
+    repo: str,
+    sha: str,
+    findings: list[Finding],
+    versions: dict[str, dict[str, str | None]],
+    web_url: str,
+    folded: tuple[int, ...] = (),
 ) -> str:
     rows = "\n".join(
         AUDIT_ROW.format(
@@ -311,6 +329,7 @@ def audit_body(
         marker=AUDIT_MARKER,
         sha_link=f"[{markdown.code(sha[:7])}]({markdown.path_url(web_url, repo, 'tree', sha)})",
         rows=rows,
+        mixed=mixed_sentences(folded),
         versions=_versions(versions),
     )
 

@@ -1,4 +1,4 @@
-"""A stateful fake of GitHub's REST API (and the one GraphQL query ortfix sends), for the whole suite.
+"""A stateful fake of GitHub's REST API (and the GraphQL ortfix sends), for the whole suite.
 
 Repositories hold commits, branches, pull requests, issues and their
 comments. Every REST request ortfix sends is checked against GitHub's
@@ -40,6 +40,7 @@ _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/ma
 _GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')
 APP_LOGIN = "ortfix[bot]"
 DROPPED = -1  # a fault that answers nothing
+GRAPHQL_ERRORS = -2  # a fault that answers 200 with GraphQL `errors` (a secondary limit on points)
 
 
 def _complete(schema: dict, example, data):
@@ -118,6 +119,10 @@ def load_spec() -> OpenAPI:
     return OpenAPI.from_file_path(str(SHARED / "api.github.com.pr-bot.json"), config=Config(spec_validator_cls=None))
 
 
+def _sha1(value: object) -> str:
+    return hashlib.sha1(json.dumps(value).encode()).hexdigest()
+
+
 def blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
@@ -165,6 +170,7 @@ class PullRequest:
     merged: bool = False
     labels: list[str] = field(default_factory=list)
     comments: list[dict] = field(default_factory=list)  # review comments
+    resolved: set[int] = field(default_factory=set)  # ids of the comments whose review thread is resolved
     reviews: list[dict] = field(default_factory=list)
 
     @property
@@ -413,6 +419,8 @@ class FakeGitHub:
                 self.faults.remove(fault)
                 if status == DROPPED:
                     raise requests.ConnectionError("connection reset by the fake GitHub")
+                if status == GRAPHQL_ERRORS:
+                    return self._json(200, {"errors": [{"type": "RATE_LIMITED", "message": "secondary rate limit"}]})
                 return status, headers, json.dumps({"message": f"fault {status}"})
         body = json.loads(request.body) if request.body else None
         self._if_none_match = request.headers.get("If-None-Match")
@@ -502,20 +510,49 @@ class FakeGitHub:
         return self._json(201, {"token": f"ghs_test{installation}", "expires_at": "2099-01-01T00:00:00Z"})
 
     def _graphql(self, query: dict, body: dict | None):
-        """`repository { bN: object(oid: "…") { … on Blob { text isBinary isTruncated } } }`, ortfix's one query."""
+        """ortfix's GraphQL: blob batches, a pull request's `reviewThreads`, `resolveReviewThread`.
+
+        Each query's `rateLimit` costs one point (a GRAPHQL_ERRORS fault answers with `errors` instead).
+        """
         assert body is not None and set(body) == {"query", "variables"}
-        assert set(body["variables"]) == {"owner", "name"}
         self.graphql_queries += 1
+        text, variables = body["query"], body["variables"]
+        if text.startswith("mutation"):
+            assert "resolveReviewThread" in text and set(variables) == {"thread"}
+            comment_id = int(variables["thread"].removeprefix("PRRT_"))
+            pull = next(p for p in self.pulls.values() if any(c["id"] == comment_id for c in p.comments))
+            pull.resolved.add(comment_id)
+            return self._json(200, {"data": {"resolveReviewThread": {"thread": {"id": variables["thread"]}}}})
+        data: dict = {"rateLimit": {"cost": 1, "remaining": 4999 - self.graphql_queries}} if "rateLimit" in text else {}
+        if "reviewThreads" in text:
+            pull = self.pulls[(f"{variables['owner']}/{variables['name']}", variables["number"])]
+            nodes = [
+                {
+                    "id": f"PRRT_{c['id']}",
+                    "isResolved": c["id"] in pull.resolved,
+                    "comments": {
+                        "totalCount": 1 + sum(r.get("in_reply_to_id") == c["id"] for r in pull.comments),
+                        "nodes": [{"databaseId": c["id"]}],
+                    },
+                }
+                for c in pull.comments
+                if not c.get("in_reply_to_id")
+            ]
+            threads = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}
+            data["repository"] = {"pullRequest": {"reviewThreads": threads}}
+            return self._json(200, {"data": data})
+        assert set(variables) == {"owner", "name"}
         objects = {}
-        for alias, sha in _GRAPHQL_BLOB.findall(body["query"]):
-            data = self.blobs.get(sha)
-            binary = data is not None and b"\0" in data
+        for alias, sha in _GRAPHQL_BLOB.findall(text):
+            blob = self.blobs.get(sha)
+            binary = blob is not None and b"\0" in blob
             objects[alias] = (
                 None
-                if data is None
-                else {"text": None if binary else data.decode(), "isBinary": binary, "isTruncated": False}
+                if blob is None
+                else {"text": None if binary else blob.decode(), "isBinary": binary, "isTruncated": False}
             )
-        return self._json(200, {"data": {"repository": objects}})
+        data["repository"] = objects
+        return self._json(200, {"data": data})
 
     def _contents(self, repo: str, path: str, query: dict, body: dict | None):
         text = self.contents.get((repo, path))
@@ -783,16 +820,29 @@ class FakeGitHub:
 
     # --- handlers: git data -------------------------------------------------------------------------------
 
-    def _tree(self, repo: str, sha: str, query: dict, body: dict | None):
+    def _tree(self, repo: str, ref: str, query: dict, body: dict | None):
+        """A commit's (or a branch's) recursive tree: blobs, and folders whose SHA follows their content."""
+        sha = ref if ref in self.commits else self.repo(repo).refs.get(ref, "")
         commit = self.commits.get(sha)
         if commit is None:
             return self._not_found()
+        etag = f'"tree-{sha}"'
+        if self._if_none_match == etag:
+            self.not_modified += 1
+            return 304, {"ETag": etag}, ""  # costs no rate limit on GitHub
+        folders = sorted({path.rsplit("/", 1)[0] for path in commit.files if "/" in path})
+        folders = sorted({"/".join(f.split("/")[: i + 1]) for f in folders for i in range(f.count("/") + 1)})
         tree = [
             {"path": path, "mode": "100644", "type": "blob", "sha": blob_sha(text.encode()), "size": len(text.encode())}
             for path, text in sorted(commit.files.items())
         ]
+        for folder in folders:
+            inside = sorted((p, blob_sha(t.encode())) for p, t in commit.files.items() if p.startswith(folder + "/"))
+            tree.append({"path": folder, "mode": "040000", "type": "tree", "sha": _sha1(inside)})
         return self._json(
-            200, {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False}
+            200,
+            {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False},
+            {"ETag": etag},
         )
 
     def _blob(self, repo: str, sha: str, query: dict, body: dict | None):

@@ -77,7 +77,7 @@ def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
     before = len(github.calls)
     outcome = audit(service)
     assert outcome.action == "unchanged" and len(issues(github)) == 1
-    assert github.calls[before:] == [("GET", f"/repos/{REPO}/git/ref/heads/main")] and github.not_modified == 1
+    assert github.calls[before:] == [("GET", f"/repos/{REPO}/git/trees/main")] and github.not_modified == 1
 
 
 def test_updated_in_place_closed_and_reopened(service, github) -> None:
@@ -109,18 +109,21 @@ def test_the_issue_is_found_by_its_marker_when_the_store_forgot_it(service, gith
 
 
 def test_a_repository_without_onnxruntime_web_is_cheap(service, github) -> None:
-    """Head, tree and one batch for its package.json files: no source file, no config, no issue lookup."""
-    files = {"package.json": '{"dependencies": {"react": "^18"}}', "web/package.json": "{}"}
+    """The tree by branch name and one batch for its package.json and HTML files: two calls the first time,
+    one (answered 304, free) the second."""
+    files = {
+        "package.json": '{"dependencies": {"react": "^18"}}',
+        "web/package.json": "{}",
+        "web/index.html": "<p>hi</p>\n",
+    }
     files.update({f"src/f{i}.js": f"export const v = {i};\n" for i in range(200)})
     github.set_branch(REPO, "main", files)
     outcome = audit(service)
     assert outcome.action == "clean" and issues(github) == []
     reads = [p for m, p in github.calls if "access_tokens" not in p]
-    assert reads == [
-        f"/repos/{REPO}/git/ref/heads/main",
-        f"/repos/{REPO}/git/trees/{github.repo(REPO).refs['main']}",
-        "/graphql",  # both package.json files, in one query
-    ]
+    assert reads == [f"/repos/{REPO}/git/trees/main", "/graphql"]  # package.json files and HTML in one query
+    audit(service)
+    assert len(github.calls) == len(reads) + 2 and github.not_modified == 1
 
 
 def test_a_repository_without_package_json_reads_only_its_html(service, github) -> None:
@@ -331,6 +334,16 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     assert [p.head_ref for p in github.pulls.values()] == ["ortfix/webgpu"]
     untick = {**payload, "changes": {"body": {"from": payload["issue"]["body"]}}}
     assert routing.route(events.parse("issues", "u", json.dumps(untick).encode())) is None
+
+
+def test_mixed_entry_is_a_sentence_in_the_issue_not_a_row(service, github) -> None:
+    """The `/webgpu` file needs no change: no row for it, one sentence after the table; the org view counts no mixed-entry."""
+    github.set_branch(REPO, "main", {"package.json": GOOD_MANIFEST, "src/model.js": MODEL, "src/gpu.js": FIXED})
+    outcome = audit(service)
+    (issue,) = issues(github)
+    assert "src/gpu.js" not in issue["body"] and "`mixed-entry`" not in issue["body"]
+    assert issue["body"].count("fixing the 1 load above also removes the second `ort` instance") == 1
+    assert outcome.summary["by_rule"] == {"jsep-import": 1}
 
 
 def test_a_page_reaches_its_import_map_through_files_read_before(service, github) -> None:

@@ -184,7 +184,8 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     github.add_pull(pull)
     assert ortfix.send("pull_request", opened(pull, "synchronize"), "d-2") == 202
     wait_for(lambda: any(r.get("conclusion") == "success" for r in checks_for(github, pull.head_sha)))
-    assert len(pull.reviews) == 1 and pull.comments == []  # the answered-by-fix comment is gone, nothing new
+    (comment,) = pull.comments  # the answered-by-fix comment stays, its thread resolved; nothing new
+    assert len(pull.reviews) == 1 and pull.resolved == {comment["id"]}
 
     add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
     github.repo(REPO).permissions["author"] = "write"  # a branch of this repository: its author can push to it
@@ -438,6 +439,81 @@ def test_redis_restarted_under_load_loses_no_accepted_delivery(tmp_path, private
         assert _up(f"http://127.0.0.1:{service.port}/healthz")
     finally:
         service.stop()
+
+
+NATIVE = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+BARE = "import * as ort from 'onnxruntime-web';\n"
+
+
+def reviewed(github: FakeGitHub, pull: FakePull) -> None:
+    wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)), 90, "no check")
+
+
+def test_bare_imports_beside_webgpu_files_get_no_comment_on_a_correct_line(ortfix, github) -> None:
+    """The added bare imports are commented; the `/webgpu` files are not; one summary sentence says why."""
+    ortfix.start_worker()
+    base = {"package.json": MANIFEST, "src/gpu.js": NATIVE, "src/also.js": NATIVE}
+    pull = add_pull(github, 20, {"src/a.js": BARE, "src/b.js": BARE}, base=base)
+    assert ortfix.send("pull_request", opened(pull), "d-20") == 202
+    reviewed(github, pull)
+    assert sorted((c["path"], c["line"]) for c in pull.comments) == [("src/a.js", 1), ("src/b.js", 1)]
+    (posted,) = pull.reviews
+    assert posted["body"].count("second `ort` instance") == 1 and "fixing the 2 loads above" in posted["body"]
+
+
+def test_a_webgpu_request_in_an_untouched_file_is_found_within_budget_then_free(ortfix, github) -> None:
+    """Only an untouched file asks for 'webgpu': the added bare import gets one finding, the package costs one
+    query; a second PR in that package costs no package read at all."""
+    ortfix.start_worker()
+    sources = {f"src/f{i}.js": f"export const v{i} = {i};\n" for i in range(100)}
+    base = {"package.json": MANIFEST, "src/session.js": SESSION, **sources}
+    first = add_pull(github, 21, {"src/model.js": BARE}, base=base)
+    assert ortfix.send("pull_request", opened(first), "d-21") == 202
+    reviewed(github, first)
+    assert [(c["path"], "`jsep-import` · error" in c["body"]) for c in first.comments] == [("src/model.js", True)]
+    assert github.count("POST", "/graphql") == 2  # the PR's files, then the package's other sources
+    second = add_pull(github, 22, {"src/other.js": BARE}, base=base)
+    assert ortfix.send("pull_request", opened(second), "d-22") == 202
+    reviewed(github, second)
+    assert len(second.comments) == 1 and github.count("POST", "/graphql") == 3
+
+
+def test_graphql_404_errors_and_502_still_land_the_review_once(ortfix, github) -> None:
+    """GraphQL answers 404, then `errors`, then 502 on every retry: blobs come by REST, one review lands."""
+    from tests.fake_github import GRAPHQL_ERRORS
+
+    ortfix.start_worker()
+    web_session = SESSION.replace("open", "start")  # another blob than session.js: its own read
+    base = {
+        "package.json": MANIFEST,
+        "web/package.json": MANIFEST,
+        "web/session.js": web_session,
+        "session.js": SESSION,
+    }
+    pull = add_pull(github, 23, {"src/model.js": BARE, "web/model.js": BARE}, base=base)
+    github.fail("POST", "/graphql", 404)
+    github.fail("POST", "/graphql", GRAPHQL_ERRORS)
+    github.fail("POST", "/graphql", 502, times=5)
+    assert ortfix.send("pull_request", opened(pull), "d-23") == 202
+    reviewed(github, pull)
+    time.sleep(1)
+    assert len(pull.reviews) == 1 and sorted(c["path"] for c in pull.comments) == ["src/model.js", "web/model.js"]
+    assert github.faults == [] and github.count("GET", "/git/blobs/") >= 4
+
+
+def test_a_fixed_pull_request_resolves_its_thread_and_leaves_an_answered_one(ortfix, github) -> None:
+    """After the fix: the unanswered comment stays with its thread resolved; the answered thread is untouched."""
+    ortfix.start_worker()
+    pull = add_pull(github, 24, {"src/a.js": MODEL, "src/b.js": MODEL})
+    assert ortfix.send("pull_request", opened(pull), "d-24") == 202
+    wait_for(lambda: len(pull.comments) == 2, message="no review")
+    answered, lone = sorted(pull.comments, key=lambda c: c["path"])
+    pull.comments.append({"id": 5, "path": "src/a.js", "line": 1, "body": "on it", "in_reply_to_id": answered["id"]})
+    pull.head.update({"src/a.js": FIXED, "src/b.js": FIXED})
+    github.add_pull(pull)
+    assert ortfix.send("pull_request", opened(pull, "synchronize"), "d-25") == 202
+    wait_for(lambda: any(r.get("conclusion") == "success" for r in checks_for(github, pull.head_sha)))
+    assert pull.resolved == {lone["id"]} and len(pull.comments) == 3 and github.count("DELETE") == 0
 
 
 # --- issue 17: no stranger runs code on the server or commits to a maintainer's branch ----------------------

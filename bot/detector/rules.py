@@ -8,6 +8,7 @@ WebGPU-use gate, the version the lockfile installs, import maps.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -277,7 +278,11 @@ def _mixed_entry_findings(package: Package, table: VersionTable, loads: list[Loa
             sorted({f"{markdown.code(load.value)} ({markdown.code(f'{load.path}:{load.row + 1}')})" for load in jsep})
         )
         message = messages.MIXED.format(native=f"{PACKAGE}/{table.native_entry[2:]}", other=other)
-        findings += [_finding(load, MIXED_ENTRY, WARNING, message, None, loud=True) for load in native]
+        because = tuple(sorted({f"{load.path}:{load.row + 1}" for load in jsep}))
+        findings += [
+            dataclasses.replace(_finding(load, MIXED_ENTRY, WARNING, message, None, loud=True), because=because)
+            for load in native
+        ]
     for use in package.wrappers:
         if use.wrapper.native_from and use.installed and compare(use.installed, use.wrapper.native_from) >= 0:
             for load in jsep:
@@ -359,3 +364,22 @@ def _version_of(load: Load, table: VersionTable, installed: str | None) -> str |
 
 def _floor(table: VersionTable) -> str:
     return table.native_from.removesuffix("-0")
+
+
+def fold_mixed(findings: list[Finding], shown: set[str] | None = None) -> tuple[list[Finding], tuple[int, ...]]:
+    """A surface's findings with `mixed-entry` as a consequence, not a line to change.
+
+    Where the JSEP loads a mixed-entry finding names are findings on the same surface, fixing those
+    removes the second bundle: the finding goes, and its package's number of such loads is returned
+    (one per package) for a summary sentence. Otherwise (the JSEP side is outside what the surface
+    shows) it stays on its line, naming those files. `shown`: the paths the surface shows (None: all).
+    """
+    visible = [f for f in findings if shown is None or f.path in shown]
+    places = {f"{f.path}:{f.line}" for f in visible if f.rule != MIXED_ENTRY}
+    kept, folded = [], {}
+    for finding in findings:
+        if finding.rule == MIXED_ENTRY and finding.because and set(finding.because) <= places:
+            folded[finding.because] = len(finding.because)
+        elif shown is None or finding.path in shown:
+            kept.append(finding)
+    return kept, tuple(folded.values())
