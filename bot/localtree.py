@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -19,6 +20,8 @@ GITIGNORE = ".gitignore"
 
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
+Job = tuple[list[tuple[str, str, str]], int, bool]  # (relative, absolute path, kind) of each file; size cap; linking
+Outcomes = list[Examined | str]  # per file, what it holds or a note that it could not be read
 
 
 def scan_root(
@@ -37,9 +40,12 @@ def scan_root(
     # relative imports only matter to what a page loads: a tree without a page skips reading them
     scanner.linking = any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _, _ in wanted)
 
-    jobs = [(wanted[i : i + BATCH], scanner.max_bytes, scanner.linking) for i in range(0, len(wanted), BATCH)]
+    jobs: list[Job] = [
+        (wanted[i : i + BATCH], scanner.max_bytes, scanner.linking) for i in range(0, len(wanted), BATCH)
+    ]
+    results = _map(_examine_batch, iter(jobs))
     count = 0
-    for outcomes in _map(_examine_batch, jobs):
+    for outcomes in results:
         for outcome in outcomes:
             if isinstance(outcome, str):
                 scanner.report.notes.append(outcome)
@@ -53,16 +59,22 @@ def scan_root(
         sys.stderr.write("\n")
 
 
-def _map(function, jobs: list):
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        yield from map(function, jobs)
-        return
+def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[Outcomes]:
+    """`function` over `jobs`: in worker processes from the second job on, else here; all jobs taken before returning."""
+    first = list(itertools.islice(jobs, 2))
+    if len(first) < 2 or (os.cpu_count() or 1) < 2:
+        return map(function, [*first, *jobs])
     warm()  # compiled once here, inherited by every forked worker
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(function, jobs)
+    pool = ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    return _finally_shut(pool, pool.map(function, itertools.chain(first, jobs)))
 
 
-def _examine_batch(job: tuple[list[tuple[str, str, str]], int, bool]) -> list[Examined | str]:
+def _finally_shut(pool: ProcessPoolExecutor, results: Iterator[Outcomes]) -> Iterator[Outcomes]:
+    with pool:
+        yield from results
+
+
+def _examine_batch(job: Job) -> Outcomes:
     batch, max_bytes, linking = job
     return [_examine_file(item, max_bytes, linking) for item in batch]
 
@@ -86,12 +98,14 @@ def _read(path: str, cap: int) -> bytes | None:
         size = os.fstat(descriptor).st_size
         if size > cap:
             return None
-        chunks = [os.read(descriptor, size + 1)]  # one read is the rule; a growing file takes more
-        while chunks[-1] and sum(map(len, chunks)) <= cap:
-            chunks.append(os.read(descriptor, 1 << 16))
+        data = os.read(descriptor, size + 1)  # one read is the rule: a short read is the end of the file
+        if len(data) > size:  # the file grew since fstat: read on to its end or past the cap
+            chunks = [data]
+            while chunks[-1] and sum(map(len, chunks)) <= cap:
+                chunks.append(os.read(descriptor, 1 << 16))
+            data = b"".join(chunks)
     finally:
         os.close(descriptor)
-    data = b"".join(chunks)
     return None if len(data) > cap else data
 
 

@@ -27,7 +27,16 @@ WEBGL = (
     "does not have. No one-line fix: move WebGPU work to `{fix}` and WebGL work to `onnxruntime-web/webgl`, or drop "
     "WebGL. Sources: {sources}."
 )
+OLD_URL = (
+    " No onnxruntime-web release before {native} has the native WebGPU EP, so `{fix}` is the native URL: "
+    "it pins {latest}."
+)
 QUIET = "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
+PINNED_BY_HASH = (
+    " No suggestion here: this tag's `integrity` hash covers the file at the old URL, so the hash must be "
+    "recomputed together with the URL (for example `openssl dgst -sha384 -binary FILE | openssl base64 -A`), "
+    "or the browser refuses the new file."
+)
 
 VERSION = (
     "This range admits onnxruntime-web {lowest}, below {native}, where `{fix}` is still the JSEP backend{no_webgpu}. "

@@ -28,6 +28,7 @@ from bot.backends import (
     valid_range,
 )
 from bot.detector import messages
+from bot.detector.companions import JSEP_MARK, NATIVE_MARK
 from bot.detector.findings import ERROR, INFO, WARNING, Finding
 from bot.detector.lockfiles import INSTALL_COMMANDS
 from bot.detector.manifests import RangeLine
@@ -142,6 +143,7 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
         "native": _floor(table),
         "sources": messages.SOURCES,
         "then": then,
+        "latest": table.latest,
     }
     if target.entry in table.replaceable_entries and backend in (JSEP, NONE):
         if target.entry in table.webgl_entries and "webgl" in package.providers:
@@ -149,16 +151,28 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
         if backend == NONE:
             message = messages.NO_WEBGPU.format(**words)
         else:
-            message = messages.JSEP.format(**words) + (messages.OLD_NATIVE.format(**words) if old and then else "")
+            message = messages.JSEP.format(**words) + _old_version(target.is_url, old, words)
         return _finding(load, rule, ERROR, message, fix, uses_webgpu)
     if target.is_url and target.entry == table.native_entry and old:
-        message = messages.JSEP.format(**words) + messages.OLD_NATIVE.format(**words)
+        message = messages.JSEP.format(**words) + _old_version(True, old, words)
         return _finding(load, rule, ERROR, message, fix, loud=True)  # a /webgpu URL says WebGPU is wanted
     return None
 
 
+def _old_version(is_url: bool, old: bool, words: dict[str, str | None]) -> str:
+    """What an old version adds: a URL's suggestion pins the latest release; an import needs the range raised."""
+    if not old:
+        return ""
+    return (messages.OLD_URL if is_url else messages.OLD_NATIVE).format(**words)
+
+
 def _finding(at: Place | RangeLine, rule: str, severity: str, message: str, fix: str | None, loud: bool) -> Finding:
-    """The finding at `at`'s span; `fix` replaces the span, and a quiet finding is only info."""
+    """The finding at `at`'s span; `fix` replaces the span, and a quiet finding is only info.
+
+    A span under an `integrity` hash gets no fix: the hash must be recomputed with the URL, which ortfix cannot do.
+    """
+    if fix is not None and isinstance(at, Place) and at.pinned:
+        fix, message = None, message + messages.PINNED_BY_HASH
     replacement = None
     if fix is not None:
         replacement = (at.line[: at.start] + fix.encode() + at.line[at.end :]).decode("utf-8", "replace")
@@ -235,8 +249,9 @@ def _companion_findings(
     findings = []
     for place in package.companions:
         if place.via == "asset":
-            message = messages.ASSET.format(value=place.value, fix=place.value.replace(".jsep.", ".asyncify."))
-            findings.append(_finding(place, JSEP_ASSET, ERROR, message, ".asyncify.", loud))
+            fixed = place.value.replace(JSEP_MARK.decode(), NATIVE_MARK)
+            message = messages.ASSET.format(value=place.value, fix=fixed)
+            findings.append(_finding(place, JSEP_ASSET, ERROR, message, NATIVE_MARK, loud))
         elif place.via == "wasm-prefix" and target is not None:
             found = prefix_version(place.value)
             if found is not None and found != target:

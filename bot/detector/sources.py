@@ -64,6 +64,7 @@ class Place:
     line: bytes  # the whole line, without its line ending
     value: str  # the text of the span
     via: str  # how it was found (see Reference.via)
+    pinned: bool = field(default=False, kw_only=True)  # see Reference.pinned
 
 
 @dataclass(frozen=True)
@@ -150,7 +151,16 @@ def read_facts(path: str, data: bytes) -> FileFacts:
 
 def _place(path: str, lines: list[bytes], reference: Reference) -> Place:
     line = lines[reference.row].removesuffix(b"\r")
-    return Place(path, reference.row, reference.start, reference.end, line, reference.value, reference.via)
+    return Place(
+        path,
+        reference.row,
+        reference.start,
+        reference.end,
+        line,
+        reference.value,
+        reference.via,
+        pinned=reference.pinned,
+    )
 
 
 def _names_package(specifier: str) -> bool:
