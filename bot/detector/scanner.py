@@ -142,15 +142,15 @@ class Scanner:
             if manifest.aliases:  # package.json "imports" entries load onnxruntime-web for the whole package
                 package = units.setdefault(("package", manifest.dir), Package(manifest.dir))
                 package.files.append(FileFacts(manifest.path, loads=list(manifest.aliases)))
-        by_path = {facts.path: facts for facts in self._facts}
+        asked_in: dict[str, set[str]] = defaultdict(set)  # folder → the providers its files ask for
+        for facts in self._facts:
+            asked_in[posixpath.dirname(facts.path)] |= facts.providers
         for (unit_kind, name), package in units.items():
-            package.mapped_paths = _mapped_paths(package, pages, by_path)
+            package.mapped_paths = _mapped_paths(package, pages)
             if unit_kind == "package":
                 self._resolve_versions(package)
             elif unit_kind == "folder":  # a page next to loose files says what the folder's code asks for
-                package.nearby_providers = set().union(
-                    *(f.providers for f in self._facts if posixpath.dirname(f.path) == name)
-                )
+                package.nearby_providers = asked_in[name]
         return list(units.values())
 
     def _pages(self) -> dict[str, set[str]]:
@@ -320,7 +320,7 @@ def _resolve_link(source: str, written: str, known: set[str]) -> str | None:
     return next((c for c in candidates if c in known), None)
 
 
-def _mapped_paths(package: Package, pages: dict[str, set[str]], by_path: dict[str, FileFacts]) -> set[str]:
+def _mapped_paths(package: Package, pages: dict[str, set[str]]) -> set[str]:
     """The unit's files whose bare `onnxruntime-web` imports an import map resolves.
 
     An HTML import map covers the files its page loads; a standalone import map file covers its whole unit.
@@ -330,10 +330,9 @@ def _mapped_paths(package: Package, pages: dict[str, set[str]], by_path: dict[st
     for facts in package.files:
         if PACKAGE not in facts.mapped:
             continue
-        if facts.path in pages:
-            mapped |= pages[facts.path] & paths
-        elif facts.path in by_path:
-            return paths
+        if facts.path not in pages:
+            return paths  # a standalone import map file (Deno's, a bundler's): no page says what it covers
+        mapped |= pages[facts.path] & paths
     return mapped
 
 
