@@ -248,7 +248,7 @@ class Scanner:
 
 @dataclass(frozen=True)
 class Lockfile:
-    text: str
+    text: str  # empty when it does not name onnxruntime-web: nothing to read in it
 
 
 @dataclass(frozen=True)
@@ -273,7 +273,8 @@ def examine(path: str, data: bytes, file_kind: str, cap: int, linking: bool = Tr
     elif file_kind == "manifest":
         result = parse_manifest(path, data, wrappers())
     elif file_kind == "lockfile":
-        result = Lockfile(data.decode("utf-8", "replace")) if PACKAGE.encode() in data else None
+        # every lockfile says which package manager installs there; only one naming the package is worth decoding
+        result = Lockfile(data.decode("utf-8", "replace") if PACKAGE.encode() in data else "")
     else:
         found_links = links(path, data) if linking else ()
         if mentions(data):
