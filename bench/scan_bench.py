@@ -1,6 +1,7 @@
 """Benchmark: `ortfix scan` against `grep -rlF onnxruntime-web` on the same synthetic tree, same run.
 
-Run by hand: `python bench/scan_bench.py [--files N] [--mb M] [--share S]`.
+Run by hand: `python bench/scan_bench.py [--files N] [--mb M] [--share S] [--page]`.
+`--page` adds an HTML page to the tree, so the scan also reads every file's relative imports.
 Prints files/s, MB/s and the wall-time ratio to grep (target: no worse than 3x), and checks that the
 CLI's findings (worker processes, streamed walk, prefilter) are identical to a plain in-process scan of
 every file: a digest of each, side by side.
@@ -39,11 +40,16 @@ export async function open{i}(url) {{
 SUFFIXES = [".js", ".ts", ".tsx", ".vue", ".md", ".css", ".json", ".py"]
 
 
-def build(root: Path, files: int, megabytes: int, share: float) -> int:
+PAGE = '<!doctype html>\n<script type="module" src="./pkg0/mod0/file0.js"></script>\n'
+
+
+def build(root: Path, files: int, megabytes: int, share: float, page: bool = False) -> int:
     rng = random.Random(7)
     per_file = megabytes * 1_000_000 // files
     root.mkdir(parents=True)
     (root / "package.json").write_text('{"dependencies": {"onnxruntime-web": "^1.30.0"}}\n')
+    if page:
+        (root / "index.html").write_text(PAGE)
     written = 0
     for i in range(files):
         directory = root / f"pkg{i % 40}" / f"mod{i % 500}"
@@ -83,13 +89,15 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=200)
     parser.add_argument("--share", type=float, default=0.02, help="share of files that load onnxruntime-web")
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--page", action="store_true", help="add an HTML page (relative imports are read)")
     args = parser.parse_args()
     ortfix = shutil.which("ortfix") or str(Path(sys.executable).with_name("ortfix"))
     with tempfile.TemporaryDirectory() as temp:
         root = Path(temp) / "tree"
-        size = build(root, args.files, args.mb, args.share)
+        size = build(root, args.files, args.mb, args.share, args.page)
+        page = ", with a page" if args.page else ""
         print(
-            f"tree: {args.files:,} files, {size / 1e6:,.0f} MB, {args.share:.0%} load onnxruntime-web; "
+            f"tree: {args.files:,} files, {size / 1e6:,.0f} MB, {args.share:.0%} load onnxruntime-web{page}; "
             f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
         )
         timed(["cat", "/dev/null"], 1)

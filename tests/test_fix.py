@@ -424,3 +424,17 @@ def test_a_workspace_member_gets_the_root_lockfile_refreshed(service, github) ->
     fix = plan(service.app.installation(42), service.store, REPO, sha, RepoConfig(), refresher=record)
     assert refreshed == ["package-lock.json"]
     assert "packages/app/package-lock.json" not in fix.files
+
+
+def test_a_lockfile_that_does_not_name_the_package_yet_is_still_refreshed(service, github) -> None:
+    """The package manager's lockfile is the one to refresh whatever it holds (and its refresher checks run)."""
+    refreshed = []
+
+    def record(lockfile: str, files: dict[str, bytes]) -> bytes:
+        refreshed.append(lockfile)
+        return files[lockfile]
+
+    files = {"package.json": MANIFEST, "package-lock.json": '{ "lockfileVersion": 3, "packages": {} }\n'}
+    sha = github.set_branch(REPO, "main", {**files, "src/model.js": MODEL})
+    plan(service.app.installation(42), service.store, REPO, sha, RepoConfig(), refresher=record)
+    assert refreshed == ["package-lock.json"]

@@ -95,6 +95,19 @@ def test_a_script_the_page_loads_gets_the_webgpu_use_of_the_page(tmp_path: Path)
     assert found(root) == {("index.html", 1, "jsep-cdn", "error"), ("other/index.html", 1, "jsep-cdn", "info")}
 
 
+def test_loose_scripts_are_judged_by_their_folder(tmp_path: Path) -> None:
+    """Scripts no page loads: each folder is a unit, so neither the gate nor mixed-entry crosses folders."""
+    root = write(
+        tmp_path / "examples",
+        {
+            "gpu/run.js": "import * as ort from 'onnxruntime-web';\n" + WEBGPU_RUN,
+            "native/run.js": "import * as ort from 'onnxruntime-web/webgpu';\n" + WEBGPU_RUN,
+            "cpu/run.js": "import * as ort from 'onnxruntime-web';\nort.InferenceSession.create('m.onnx');\n",
+        },
+    )
+    assert found(root) == {("gpu/run.js", 1, "jsep-import", "error"), ("cpu/run.js", 1, "jsep-import", "info")}
+
+
 @pytest.fixture
 def mapped_page(tmp_path: Path) -> Path:
     """A page with an import map, its module graph, and an unrelated bundled script in the same folder."""

@@ -142,15 +142,15 @@ class Scanner:
             if manifest.aliases:  # package.json "imports" entries load onnxruntime-web for the whole package
                 package = units.setdefault(("package", manifest.dir), Package(manifest.dir))
                 package.files.append(FileFacts(manifest.path, loads=list(manifest.aliases)))
-        by_path = {facts.path: facts for facts in self._facts}
+        asked_in: dict[str, set[str]] = defaultdict(set)  # folder → the providers its files ask for
+        for facts in self._facts:
+            asked_in[posixpath.dirname(facts.path)] |= facts.providers
         for (unit_kind, name), package in units.items():
-            package.mapped_paths = _mapped_paths(package, pages, by_path)
+            package.mapped_paths = _mapped_paths(package, pages)
             if unit_kind == "package":
                 self._resolve_versions(package)
             elif unit_kind == "folder":  # a page next to loose files says what the folder's code asks for
-                package.nearby_providers = set().union(
-                    *(f.providers for f in self._facts if posixpath.dirname(f.path) == name)
-                )
+                package.nearby_providers = asked_in[name]
         return list(units.values())
 
     def _pages(self) -> dict[str, set[str]]:
@@ -248,7 +248,7 @@ class Scanner:
 
 @dataclass(frozen=True)
 class Lockfile:
-    text: str
+    text: str  # empty when it does not name onnxruntime-web: nothing to read in it
 
 
 @dataclass(frozen=True)
@@ -273,8 +273,7 @@ def examine(path: str, data: bytes, file_kind: str, cap: int, linking: bool = Tr
     elif file_kind == "manifest":
         result = parse_manifest(path, data, wrappers())
     elif file_kind == "lockfile":
-        # one that does not name onnxruntime-web still decides where the project installs from (and is what a
-        # raised range's refresh regenerates); its text is read only when it can say which version
+        # every lockfile says which package manager installs there; only one naming the package is worth decoding
         result = Lockfile(data.decode("utf-8", "replace") if PACKAGE.encode() in data else "")
     else:
         found_links = links(path, data) if linking else ()
@@ -322,7 +321,7 @@ def _resolve_link(source: str, written: str, known: set[str]) -> str | None:
     return next((c for c in candidates if c in known), None)
 
 
-def _mapped_paths(package: Package, pages: dict[str, set[str]], by_path: dict[str, FileFacts]) -> set[str]:
+def _mapped_paths(package: Package, pages: dict[str, set[str]]) -> set[str]:
     """The unit's files whose bare `onnxruntime-web` imports an import map resolves.
 
     An HTML import map covers the files its page loads; a standalone import map file covers its whole unit.
@@ -332,10 +331,9 @@ def _mapped_paths(package: Package, pages: dict[str, set[str]], by_path: dict[st
     for facts in package.files:
         if PACKAGE not in facts.mapped:
             continue
-        if facts.path in pages:
-            mapped |= pages[facts.path] & paths
-        elif facts.path in by_path:
-            return paths
+        if facts.path not in pages:
+            return paths  # a standalone import map file (Deno's, a bundler's): no page says what it covers
+        mapped |= pages[facts.path] & paths
     return mapped
 
 
