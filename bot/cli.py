@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     scan.add_argument("--ignore", action="append", default=[], metavar="GLOB", help="skip matching paths")
     scan.add_argument("--all", action="store_true", help="also show quiet findings (no WebGPU use seen)")
+    scan.add_argument("--no-ignore", action="store_true", help="also scan what .gitignore files ignore")
     scan.add_argument("--max-bytes", type=int, default=MAX_SOURCE_BYTES, help="skip larger source files")
     scan.set_defaults(run=_scan)
     refresh_versions = commands.add_parser(
@@ -320,7 +321,8 @@ def _scan_paths(args: argparse.Namespace) -> list[tuple[Path, Report]]:
     for path in args.paths:
         root = (path if path.is_dir() else find_root(path.resolve())).resolve()
         scanner = Scanner(ignore=args.ignore, max_bytes=args.max_bytes)
-        scan_root(scanner, root, None if path.is_dir() else path.resolve(), progress=args.format == "text")
+        only = None if path.is_dir() else path.resolve()
+        scan_root(scanner, root, only, progress=args.format == "text", gitignore=not args.no_ignore)
         scans.append((root, scanner.finish()))
     return scans
 

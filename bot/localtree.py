@@ -10,34 +10,40 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pathspec
+
 from bot.detector.javascript import warm
 from bot.detector.scanner import SKIPPED_DIRS, Examined, Scanner, examine, kind, size_cap
+from bot.detector.sources import PAGE_SUFFIXES
+
+GITIGNORE = ".gitignore"
 
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
-Job = tuple[list[tuple[str, str, str]], int]  # (relative path, absolute path, kind) of each file; the size cap
+Job = tuple[list[tuple[str, str, str]], int, bool]  # (relative, absolute path, kind) of each file; size cap; linking
 Outcomes = list[Examined | str]  # per file, what it holds or a note that it could not be read
 
 
-def scan_root(scanner: Scanner, root: Path, only: Path | None = None, progress: bool = False) -> None:
+def scan_root(
+    scanner: Scanner, root: Path, only: Path | None = None, progress: bool = False, gitignore: bool = True
+) -> None:
     """Add every file under `root` that the scanner wants (or, with `only`, that file and the manifests above it).
 
+    With `gitignore`, what the tree's .gitignore files ignore is not scanned (build output, vendored copies).
     Large trees are read and parsed by a process per core (threads lose to the
-    GIL here; measured in bench/scan_bench.py), fed batch by batch while the
-    walk goes on; the scanner records the results in walk order either way.
+    GIL here; measured in bench/scan_bench.py); the scanner records the results
+    in walk order either way.
     """
-    paths = _manifests_above(root, only) if only else _walk(root)
-    wanted = ((relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative)))
-    total = 0
+    paths = _manifests_above(root, only) if only else _walk(root, gitignore)
+    wanted = [(relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative))]
+    show = _bar(len(wanted)) if progress and sys.stderr.isatty() and len(wanted) >= PROGRESS_FROM else None
+    # relative imports only matter to what a page loads: a tree without a page skips reading them
+    scanner.linking = any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _, _ in wanted)
 
-    def jobs() -> Iterator[tuple[list[tuple[str, str, str]], int]]:
-        nonlocal total
-        while batch := list(itertools.islice(wanted, BATCH)):
-            total += len(batch)
-            yield batch, scanner.max_bytes
-
-    results = _map(_examine_batch, jobs())  # every job is out by the time this returns: `total` is known
-    show = _bar(total) if progress and sys.stderr.isatty() and total >= PROGRESS_FROM else None
+    jobs: list[Job] = [
+        (wanted[i : i + BATCH], scanner.max_bytes, scanner.linking) for i in range(0, len(wanted), BATCH)
+    ]
+    results = _map(_examine_batch, iter(jobs))
     count = 0
     for outcomes in results:
         for outcome in outcomes:
@@ -49,7 +55,7 @@ def scan_root(scanner: Scanner, root: Path, only: Path | None = None, progress: 
         if show:
             show(count)
     if show:
-        show(total)
+        show(len(wanted))
         sys.stderr.write("\n")
 
 
@@ -69,18 +75,18 @@ def _finally_shut(pool: ProcessPoolExecutor, results: Iterator[Outcomes]) -> Ite
 
 
 def _examine_batch(job: Job) -> Outcomes:
-    batch, max_bytes = job
-    return [_examine_file(item, max_bytes) for item in batch]
+    batch, max_bytes, linking = job
+    return [_examine_file(item, max_bytes, linking) for item in batch]
 
 
-def _examine_file(item: tuple[str, str, str], max_bytes: int) -> Examined | str:
+def _examine_file(item: tuple[str, str, str], max_bytes: int, linking: bool) -> Examined | str:
     relative, absolute, file_kind = item
     cap = size_cap(file_kind, max_bytes)
     try:
         data = _read(absolute, cap)
         if data is None:
             return Examined(relative, file_kind, os.stat(absolute).st_size)
-        return examine(relative, data, file_kind, cap)
+        return examine(relative, data, file_kind, cap, linking)
     except OSError as error:
         return f"{relative}: not read ({error.strerror})"
 
@@ -103,13 +109,45 @@ def _read(path: str, cap: int) -> bytes | None:
     return None if len(data) > cap else data
 
 
-def _walk(root: Path):
+def _walk(root: Path, gitignore: bool = True):
+    """Every file under `root`, in a stable order; with `gitignore`, as git sees it (ripgrep's rules).
+
+    Each .gitignore applies below its own directory, a deeper one overriding a
+    shallower one; a directory it ignores is not entered.
+    """
+    rules: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {"": []}  # directory → the .gitignore files above
     for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRS)
         relative_dir = os.path.relpath(directory, root)
         prefix = "" if relative_dir == "." else relative_dir.replace(os.sep, "/") + "/"
+        active = rules.pop(prefix.rstrip("/"), [])
+        if gitignore and GITIGNORE in files:
+            active = [*active, (prefix, _gitignore(os.path.join(directory, GITIGNORE)))]
+        kept = []
+        for name in sorted(subdirectories):
+            if name not in SKIPPED_DIRS and not _ignored(active, prefix + name + "/"):
+                kept.append(name)
+                rules[prefix + name] = active
+        subdirectories[:] = kept
         for name in sorted(files):
-            yield prefix + name, os.path.join(directory, name)
+            if not _ignored(active, prefix + name):
+                yield prefix + name, os.path.join(directory, name)
+
+
+def _gitignore(path: str) -> pathspec.GitIgnoreSpec:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return pathspec.GitIgnoreSpec.from_lines(file)
+    except OSError:
+        return pathspec.GitIgnoreSpec.from_lines([])
+
+
+def _ignored(rules: list[tuple[str, pathspec.GitIgnoreSpec]], path: str) -> bool:
+    """Whether the deepest .gitignore with a say on `path` (relative to the root) ignores it."""
+    for base, spec in reversed(rules):
+        decided = spec.check_file(path[len(base) :]).include
+        if decided is not None:
+            return decided
+    return False
 
 
 def _manifests_above(root: Path, only: Path):

@@ -9,7 +9,7 @@ import subprocess
 import pytest
 
 from bot import events, render, routing
-from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request
+from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request, plan
 from bot.jobs import run_delivery
 from bot.lockfile_refresh import RefreshFailed, refresh
 from bot.repo_config import RepoConfig
@@ -352,3 +352,27 @@ def test_real_npm_regenerates_the_lockfile_for_a_raised_range() -> None:
     lock = refresh("package-lock.json", {"package.json": manifest, "package-lock.json": json.dumps(old).encode()})
     assert json.loads(lock)["packages"]["node_modules/onnxruntime-web"]["version"].startswith("1.")
     assert json.loads(lock)["packages"][""]["dependencies"]["onnxruntime-web"] == "^1.30.0"
+
+
+def test_a_workspace_member_gets_the_root_lockfile_refreshed(service, github) -> None:
+    """The member's own stale lockfile is what npm ignores: the root lockfile is the one regenerated."""
+    refreshed = []
+
+    def record(lockfile: str, files: dict[str, bytes]) -> bytes:
+        refreshed.append(lockfile)
+        return files[lockfile]
+
+    sha = github.set_branch(
+        REPO,
+        "main",
+        {
+            "package.json": '{ "private": true, "workspaces": ["packages/*"] }\n',
+            "package-lock.json": LOCK,
+            "packages/app/package.json": MANIFEST,
+            "packages/app/package-lock.json": LOCK.replace("1.22.0", "1.20.1"),
+            "packages/app/src/model.js": MODEL,
+        },
+    )
+    fix = plan(service.app.installation(42), service.store, REPO, sha, RepoConfig(), refresher=record)
+    assert refreshed == ["package-lock.json"]
+    assert "packages/app/package-lock.json" not in fix.files
