@@ -76,7 +76,25 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--all", action="store_true", help="every repository of every installation")
     audit.add_argument("--write", action="store_true", help="write the audit issues (default: only print)")
     audit.set_defaults(run=_audit)
+    tools = commands.add_parser("install-tools", help="install ortfix's own pinned package managers (npm, pnpm, yarn)")
+    tools.add_argument("--dir", help="where (default: ORTFIX_TOOLS_DIR, or /opt/ortfix/tools)")
+    tools.set_defaults(run=_install_tools)
     return parser
+
+
+def _install_tools(args: argparse.Namespace) -> int:
+    """The package managers lockfile refreshes run, at the exact versions ortfix pins, without install scripts."""
+    from bot import settings
+    from bot.lockfile_refresh import install_tools
+
+    directory = args.dir or settings.load().tools_dir
+    try:
+        install_tools(directory)
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"ortfix: the package managers could not be installed in {directory}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"ortfix: package managers installed in {directory}")
+    return EXIT_CLEAN
 
 
 def _scan(args: argparse.Namespace) -> int:
