@@ -28,7 +28,7 @@ WEBGL = (
     "WebGL. Sources: {sources}."
 )
 OLD_URL = (
-    " No onnxruntime-web release before {native} has the native WebGPU EP, so `{fix}` is the native URL: "
+    " No onnxruntime-web release before {native} has the native WebGPU EP, so {fix} is the native URL: "
     "it pins {latest}."
 )
 QUIET = "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
