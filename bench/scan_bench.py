@@ -1,10 +1,12 @@
 """Benchmark: `ortfix scan` against `grep -rlF onnxruntime-web` on the same synthetic tree, same run.
 
-Run by hand: `python bench/scan_bench.py [--files N] [--mb M] [--share S] [--page]`.
+Run by hand: `python bench/scan_bench.py [--files N] [--mb M] [--share S] [--page] [--before DIR]`.
 `--page` adds an HTML page to the tree, so the scan also reads every file's relative imports.
 Prints files/s, MB/s and the wall-time ratio to grep (target: no worse than 3x), and checks that the
-CLI's findings (worker processes, streamed walk, prefilter) are identical to a plain in-process scan of
-every file: a digest of each, side by side.
+CLI's findings (worker processes, prefilter) are identical to a plain in-process scan of every file:
+a digest of each, side by side. `--before DIR` also times an older copy of the code (DIR holds its
+`bot/`, e.g. from `git archive REV bot | tar -x -C DIR`) in the same run and compares its findings.
+Commands take turns, so a busy machine slows each alike; the best run of each counts.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.detector import scan_files
+from bot.detector import Finding, scan_files
 
 SOURCE = """import {{ helper{i} }} from './helper{i}';
 export function compute{i}(values) {{
@@ -63,24 +65,35 @@ def build(root: Path, files: int, megabytes: int, share: float, page: bool = Fal
     return written
 
 
+FINDING_KEYS = ("path", "line", "column", "rule", "severity", "replacement")  # what a finding is, wording aside
+
+
 def digest(findings: list[dict]) -> str:
     """A short fingerprint of a list of findings (as `--format json` prints them), order included."""
-    return hashlib.sha256(json.dumps(findings, sort_keys=True).encode()).hexdigest()[:16]
+    found = [[finding[key] for key in FINDING_KEYS] for finding in findings]
+    return hashlib.sha256(json.dumps(found).encode()).hexdigest()[:16]
 
 
-def reference_findings(root: Path) -> list[dict]:
+def reference_findings(root: Path) -> list[Finding]:
     """The findings of the simplest code path: every file read here, one by one, into one Scanner."""
     files = ((p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file())
-    return [f.to_json() for f in scan_files(files).findings]
+    return scan_files(files).findings
 
 
-def timed(command: list[str], runs: int) -> float:
-    best = float("inf")
+def timed(commands: dict[str, tuple[list[str], dict[str, str]]], runs: int) -> dict[str, float]:
+    """The best wall time of each command, the commands taking turns run after run."""
+    best = dict.fromkeys(commands, float("inf"))
     for _ in range(runs):
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        best = min(best, time.perf_counter() - start)
+        for name, (command, env) in commands.items():
+            start = time.perf_counter()
+            subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False, env=env)
+            best[name] = min(best[name], time.perf_counter() - start)
     return best
+
+
+def findings_of(command: list[str], env: dict[str, str]) -> list[dict]:
+    output = subprocess.run(command, capture_output=True, check=False, env=env)
+    return json.loads(output.stdout)["findings"]
 
 
 def main() -> None:
@@ -90,6 +103,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.02, help="share of files that load onnxruntime-web")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--page", action="store_true", help="add an HTML page (relative imports are read)")
+    parser.add_argument("--before", type=Path, help="a directory holding an older copy of bot/ to time as well")
     args = parser.parse_args()
     ortfix = shutil.which("ortfix") or str(Path(sys.executable).with_name("ortfix"))
     with tempfile.TemporaryDirectory() as temp:
@@ -100,19 +114,30 @@ def main() -> None:
             f"tree: {args.files:,} files, {size / 1e6:,.0f} MB, {args.share:.0%} load onnxruntime-web{page}; "
             f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
         )
-        timed(["cat", "/dev/null"], 1)
-        grep = timed(["grep", "-rlF", "onnxruntime-web", str(root)], args.runs)
-        scan = timed([ortfix, "scan", str(root), "--format", "json"], args.runs)
-        print(f"grep -rlF     : {grep:6.2f} s  {args.files / grep:10,.0f} files/s  {size / 1e6 / grep:7,.0f} MB/s")
-        print(f"ortfix scan   : {scan:6.2f} s  {args.files / scan:10,.0f} files/s  {size / 1e6 / scan:7,.0f} MB/s")
-        print(f"ratio ortfix/grep: {scan / grep:.2f}x (target <= 3x); best of {args.runs} warm runs each")
-        output = subprocess.run([ortfix, "scan", str(root), "--format", "json"], capture_output=True, check=False)
-        cli = json.loads(output.stdout)["findings"]
-        reference = reference_findings(root)
-        same = "identical" if cli == reference else "DIFFERENT"
+        scan = [ortfix, "scan", str(root), "--format", "json"]
+        commands = {"grep -rlF": (["grep", "-rlF", "onnxruntime-web", str(root)], dict(os.environ))}
+        if args.before:
+            commands["ortfix before"] = (scan, {**os.environ, "PYTHONPATH": str(args.before.resolve())})
+        commands["ortfix scan"] = (scan, dict(os.environ))
+        subprocess.run(["grep", "-rlF", "onnxruntime-web", str(root)], capture_output=True, check=False)  # warm cache
+        best = timed(commands, args.runs)
+        grep = best["grep -rlF"]
+        for name, wall in best.items():
+            ratio = "" if wall is grep else f"  {wall / grep:5.2f}x grep"
+            print(
+                f"{name:14}: {wall:6.2f} s  {args.files / wall:10,.0f} files/s  {size / 1e6 / wall:7,.0f} MB/s{ratio}"
+            )
+        print(f"ratio ortfix/grep: {best['ortfix scan'] / grep:.2f}x (target <= 3x); best of {args.runs} runs each")
+        cli = findings_of(*commands["ortfix scan"])
+        reference = [finding.to_json() for finding in reference_findings(root)]
+        same = "identical" if digest(cli) == digest(reference) else "DIFFERENT"
         print(
             f"findings: ortfix scan {len(cli)} ({digest(cli)}), in-process scan {len(reference)} ({digest(reference)}): {same}"
         )
+        if args.before:
+            before = findings_of(*commands["ortfix before"])
+            same = "identical" if digest(cli) == digest(before) else "DIFFERENT"
+            print(f"findings: ortfix before {len(before)} ({digest(before)}): {same} to ortfix scan's")
 
 
 if __name__ == "__main__":

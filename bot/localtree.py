@@ -71,7 +71,7 @@ def scan_root(
 
 
 def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[Outcomes]:
-    """`function` over `jobs`: in worker processes from the second job on, else here; all jobs taken before returning."""
+    """`function` over `jobs`: in worker processes when there are two or more, else here; all taken before returning."""
     first = list(itertools.islice(jobs, 2))
     if len(first) < 2 or (os.cpu_count() or 1) < 2:
         return map(function, [*first, *jobs])

@@ -166,6 +166,17 @@ def test_fix_never_half_switches(case: str, tmp_path: Path, capsys: pytest.Captu
     assert "ort-wasm-simd-threaded.jsep.wasm" in (root / "src/app.js").read_text()
 
 
+def test_scan_help_loads_no_grammar() -> None:
+    """`ortfix scan --help` answers without importing a tree-sitter grammar (they load on the first parse)."""
+    code = (
+        "import sys\nfrom bot.cli import main\nmain(['scan', '--help'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('tree_sitter_')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "--fix" in result.stdout
+    assert result.stdout.rstrip().endswith("[]")
+
+
 # --- a careful user's expectations ---------------------------------------------------------------------------
 
 SETPRIV = shutil.which("setpriv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tree_sitter
 
+from bot.backends import PACKAGE
 from bot.detector.companions import QUERY as COMPANIONS_QUERY
 from bot.detector.companions import asset_names, ignored_flag, wasm_prefix
 from bot.detector.facts import CodeFacts, Reference
@@ -11,13 +12,15 @@ from bot.detector.parsing import captures, parse, query, string_content, text
 from bot.detector.providers import QUERY as PROVIDERS_QUERY
 from bot.detector.providers import Requests
 
-# Loads: the string is the first argument or the source of the statement.
-_LOADS = """
-(import_statement source: (string) @src) @stmt
-(export_statement source: (string) @src) @stmt
-(call_expression function: [(import) (identifier)] @fn arguments: (arguments (string) @src)) @stmt
+# Loads: the string is the first argument or the source of the statement. Only a string naming the package can
+# load it (specifiers.classify), so tree-sitter drops every other import before Python sees it.
+_NAMES_PACKAGE = f'(#match? @src "{PACKAGE}")'
+_LOADS = f"""
+(import_statement source: (string) @src {_NAMES_PACKAGE}) @stmt
+(export_statement source: (string) @src {_NAMES_PACKAGE}) @stmt
+(call_expression function: [(import) (identifier)] @fn arguments: (arguments (string) @src {_NAMES_PACKAGE})) @stmt
 """
-_TS_LOADS = _LOADS + "(import_require_clause source: (string) @src) @stmt"  # import x = require('…')
+_TS_LOADS = _LOADS + f"(import_require_clause source: (string) @src {_NAMES_PACKAGE}) @stmt"  # import x = require('…')
 # A `key: value` pair: a provider request (executionProviders, device, name) or a `wasmPaths: '…'` prefix.
 _PAIRS = "(pair key: [(property_identifier) (string)] @key value: (_) @value)"
 _CALLS = {"import": "dynamic-import", "require": "require", "importScripts": "import-scripts"}

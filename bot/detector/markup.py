@@ -6,12 +6,13 @@ import dataclasses
 
 import tree_sitter
 
-from bot.detector.companions import asset_names
+from bot.detector.companions import JSEP_MARK, asset_names
 from bot.detector.facts import CodeFacts, Reference
 from bot.detector.javascript import scan_code
 from bot.detector.parsing import blank_outside, json_pairs, parse, string_content, text
 
 _CODE_TYPES = {"", "module", "text/javascript", "application/javascript", "text/babel", "module/javascript"}
+_IMPORT_MAP_KEYS = (b'"imports"', b'"scopes"')
 _LANG_GRAMMARS = {"ts": "typescript", "typescript": "typescript", "tsx": "tsx", "jsx": "javascript", "js": "javascript"}
 
 
@@ -61,6 +62,8 @@ def _scan_scripts(root: tree_sitter.Node, data: bytes, default_grammar: str, fac
 
 def scan_json(data: bytes, facts: CodeFacts) -> None:
     """A JSON document: its JSEP asset names, and if it is an import map, its mappings."""
+    if JSEP_MARK not in data and not any(key in data for key in _IMPORT_MAP_KEYS):
+        return  # neither names an asset nor maps imports (most JSON that mentions the package): no parse
     document = parse("json", data)
     facts.companions.extend(asset_names(data, document))
     root = next((c for c in document.named_children if c.type == "object"), None)

@@ -8,21 +8,19 @@ reported by tree-sitter are then the file's own, with no offset arithmetic.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from functools import cache
 
 import tree_sitter
-import tree_sitter_html
-import tree_sitter_javascript
-import tree_sitter_json
-import tree_sitter_typescript
 
+# grammar → (module, function): imported on first use, so a command that parses nothing never loads one
 _GRAMMARS = {
-    "javascript": tree_sitter_javascript.language,
-    "typescript": tree_sitter_typescript.language_typescript,
-    "tsx": tree_sitter_typescript.language_tsx,
-    "html": tree_sitter_html.language,
-    "json": tree_sitter_json.language,
+    "javascript": ("tree_sitter_javascript", "language"),
+    "typescript": ("tree_sitter_typescript", "language_typescript"),
+    "tsx": ("tree_sitter_typescript", "language_tsx"),
+    "html": ("tree_sitter_html", "language"),
+    "json": ("tree_sitter_json", "language"),
 }
 
 _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
@@ -30,7 +28,8 @@ _BLANK = bytes(b if b == 0x0A else 0x20 for b in range(256))
 
 @cache
 def language(name: str) -> tree_sitter.Language:
-    return tree_sitter.Language(_GRAMMARS[name]())
+    module, function = _GRAMMARS[name]
+    return tree_sitter.Language(getattr(importlib.import_module(module), function)())
 
 
 @cache

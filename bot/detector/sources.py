@@ -42,6 +42,8 @@ MINIFIED_LINE_LENGTH = 1000  # average bytes per line above which a file is a mi
 _GENERATED = re.compile(
     rb"^/\*{6}/|webpackBootstrap|__webpack_require__|^var __toESM = |^//# sourceMappingURL=\S+\s*\Z", re.MULTILINE
 )
+# a literal from each of _GENERATED's alternatives: substring checks are fast, the anchored pattern is not
+_GENERATED_MARKS = (b"/******/", b"webpackBootstrap", b"__webpack_require__", b"__toESM", b"sourceMappingURL=")
 # a quoted relative path ('./x', "../y"): what a file imports from its own tree. No `import` keyword is
 # required, so that the search keeps its literal prefix (several times faster than matching the statement)
 # and `new Worker('./w.js')` counts too; only paths that name a scanned source become edges.
@@ -92,9 +94,13 @@ def skip_reason(path: str, data: bytes) -> str | None:
         return "minified"
     if IGNORE_FILE in data:
         return "ortfix-ignore-file"
-    if posixpath.splitext(path)[1].lower() in CODE_GRAMMARS and _GENERATED.search(data):
+    if posixpath.splitext(path)[1].lower() in CODE_GRAMMARS and _generated(data):
         return "generated"  # a bundler's output: the fix belongs in its source
     return None
+
+
+def _generated(data: bytes) -> bool:
+    return any(mark in data for mark in _GENERATED_MARKS) and _GENERATED.search(data) is not None
 
 
 def vendored_bundle(path: str, data: bytes) -> FileFacts | None:
