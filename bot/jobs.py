@@ -383,7 +383,7 @@ def _within_rate(service: Service, repo: str, number: int, user: str, command: s
         return True
     for key in taken:
         service.store.release(key)
-    log.info("command.rate-limited", extra={"user": user, "command": command})
+    log.info("command.rate-limited", extra={"requester": user})  # the command is in the job context
     return False
 
 

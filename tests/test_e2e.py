@@ -196,6 +196,7 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     assert len(pull.reviews) == 1 and pull.comments == []  # the answered-by-fix comment is gone, nothing new
 
     add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
+    github.repo(REPO).permissions["author"] = "write"  # the branch is in the repository: its author can push
     comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
     comment["repository"].update({"full_name": REPO, "default_branch": "main"})
     comment["issue"].update({"number": 8})
