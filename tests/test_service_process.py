@@ -46,7 +46,7 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> N
         try:
             if requests.get(url, timeout=1).status_code == 200:
                 return
-        except requests.ConnectionError:
+        except requests.RequestException:  # not listening yet, or too busy starting to answer within the second
             time.sleep(0.1)
     raise AssertionError(f"{url} did not come up")
 
