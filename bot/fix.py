@@ -16,9 +16,7 @@ from dataclasses import dataclass, field
 
 from bot import render
 from bot.detector import INFO, Finding
-from bot.detector.lockfiles import LOCKFILE_NAMES
 from bot.detector.rules import ORT_VERSION, WRAPPER_VERSION
-from bot.detector.scanner import ancestors
 from bot.fixer import fix_texts
 from bot.github_client import GitHubClient, GitHubError
 from bot.lockfile_refresh import NOT_RUN, PackageManagers, RefreshFailed, refresh, shown_command
@@ -77,8 +75,8 @@ def plan(
     for manifest in sorted(p for p in files if posixpath.basename(p) == "package.json"):
         if not any(f.path == manifest and f.rule in RANGE_RULES for f in fixed):
             continue
-        lockfile = _lockfile_for(manifest, scan.texts)
-        if lockfile is None:
+        lockfile = scan.report.lockfiles.get(posixpath.dirname(manifest) or ".")
+        if lockfile is None or lockfile not in scan.texts:
             continue
         covered = {p: d for p, d in {**scan.texts, **files}.items() if posixpath.basename(p) == "package.json"}
         covered = {p: d for p, d in covered.items() if _under(p, posixpath.dirname(lockfile))}
@@ -92,15 +90,6 @@ def plan(
     files = {p: d for p, d in files.items() if d != scan.texts.get(p)}
     left = [f for f in shown if f.replacement is None]
     return FixPlan(files, {p: scan.texts[p] for p in files}, fixed, left, notes)
-
-
-def _lockfile_for(manifest: str, texts: dict[str, bytes]) -> str | None:
-    for directory in ancestors(posixpath.dirname(manifest)):
-        for name in LOCKFILE_NAMES:
-            path = posixpath.join(directory, name)
-            if path in texts:
-                return path
-    return None
 
 
 def _under(path: str, directory: str) -> bool:

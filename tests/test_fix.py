@@ -8,7 +8,7 @@ import textwrap
 import pytest
 
 from bot import events, markdown, render, routing
-from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request
+from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request, plan
 from bot.jobs import run_delivery
 from bot.lockfile_refresh import NON_REGISTRY, NOT_RUN, UNRESOLVED, RefreshFailed, refresh
 from bot.repo_config import RepoConfig
@@ -348,7 +348,7 @@ def test_a_push_opens_the_fix_pull_request_only_where_the_config_opts_in(service
     assert fix_pulls(github) == []
     github.contents[(REPO, ".github/ortfix.yml")] = "fix_prs: true\n"
     service.store.put(f"config:{REPO}", "")  # the cached config expires
-    deliver(service, "push", push_payload(), "p-2")
+    deliver(service, "push", {**push_payload(), "after": "b" * 40}, "p-2")  # the next push
     assert len(fix_pulls(github)) == 1
 
 
@@ -400,3 +400,27 @@ def test_a_branch_a_human_pushed_to_is_left_alone(service, github) -> None:
     github.set_branch(REPO, "main", {**github.branch_files(REPO, "main"), "README.md": "news\n"})
     assert ensure_fix_pull(client, service.store, REPO, "main", config).action == "human-pushed"
     assert github.repo(REPO).refs[FIX_BRANCH] == human
+
+
+def test_a_workspace_member_gets_the_root_lockfile_refreshed(service, github) -> None:
+    """The member's own stale lockfile is what npm ignores: the root lockfile is the one regenerated."""
+    refreshed = []
+
+    def record(lockfile: str, files: dict[str, bytes]) -> bytes:
+        refreshed.append(lockfile)
+        return files[lockfile]
+
+    sha = github.set_branch(
+        REPO,
+        "main",
+        {
+            "package.json": '{ "private": true, "workspaces": ["packages/*"] }\n',
+            "package-lock.json": LOCK,
+            "packages/app/package.json": MANIFEST,
+            "packages/app/package-lock.json": LOCK.replace("1.22.0", "1.20.1"),
+            "packages/app/src/model.js": MODEL,
+        },
+    )
+    fix = plan(service.app.installation(42), service.store, REPO, sha, RepoConfig(), refresher=record)
+    assert refreshed == ["package-lock.json"]
+    assert "packages/app/package-lock.json" not in fix.files

@@ -33,6 +33,10 @@ IGNORED_FLAGS = (
 )
 
 
+def names_jsep_asset(data: bytes) -> bool:
+    return JSEP_MARK in data and _ASSET.search(data) is not None
+
+
 def asset_names(data: bytes, root: tree_sitter.Node) -> list[Reference]:
     """Each `.jsep` of a JSEP wasm asset name inside a string or attribute value (not a comment)."""
     if JSEP_MARK not in data:
