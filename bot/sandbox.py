@@ -68,7 +68,7 @@ def hand_over(directory: Path, user: str) -> None:
     os.chown(directory, entry.pw_uid, entry.pw_gid)
 
 
-def _limits() -> None:
+def _limits() -> None:  # pragma: no cover - runs in the child process, between fork and exec
     """In the child, after it became the sandbox user: limits it cannot raise again."""
     for limit, value in (
         (resource.RLIMIT_CPU, CPU_SECONDS),

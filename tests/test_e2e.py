@@ -519,6 +519,13 @@ def test_a_fixed_pull_request_resolves_its_thread_and_leaves_an_answered_one(ort
 # --- issue 17: no stranger runs code on the server or commits to a maintainer's branch ----------------------
 
 
+YARN_LOCK = (
+    '# yarn lockfile v1\n\n\nonnxruntime-web@^1.22.0:\n  version "1.22.0"\n'
+    '  resolved "https://registry.yarnpkg.com/onnxruntime-web/-/onnxruntime-web-1.22.0.tgz#abc"\n'
+)
+PACKAGE_LOCK = '{"lockfileVersion": 3, "packages": {"node_modules/onnxruntime-web": {"version": "1.22.0"}}}\n'
+
+
 def ortfix_comment(number: int, user: str, author: str, comment_id: int) -> dict:
     payload = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
     payload["repository"].update({"full_name": REPO, "default_branch": "main"})
@@ -554,7 +561,7 @@ def test_a_fork_author_with_a_git_dependency_and_an_outsider_on_an_upstream_bran
             REPO,
             40,
             base=base,
-            head={**base, "package.json": manifest % evil["specs"][0], "yarn.lock": "# yarn lockfile v1\n"},
+            head={**base, "package.json": manifest % evil["specs"][0], "yarn.lock": YARN_LOCK},
             head_ref="feature-40",
             head_repo="mallory/web-app",
             maintainer_can_modify=True,
@@ -564,7 +571,7 @@ def test_a_fork_author_with_a_git_dependency_and_an_outsider_on_an_upstream_bran
             REPO,
             41,
             base=base,
-            head={**base, "package.json": manifest % evil["specs"][1], "package-lock.json": "{}\n"},
+            head={**base, "package.json": manifest % evil["specs"][1], "package-lock.json": PACKAGE_LOCK},
             head_ref="release",
             author="outsider",
         )

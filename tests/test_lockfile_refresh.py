@@ -149,6 +149,32 @@ def _sleeping() -> list[str]:
     return [line for line in found.stdout.splitlines() if line.split()[-1] == "sleep" and "Z" not in line.split()[0]]
 
 
+def test_the_sandboxed_process_runs_as_the_sandbox_user_with_limits() -> None:
+    """Its own uid and no groups of ours; CPU, memory, file size and process limits it cannot raise."""
+    needs_sandbox()
+    with sandbox.workdir(DEFAULT_SANDBOX_USER) as temp:
+        sandbox.hand_over(temp, DEFAULT_SANDBOX_USER)
+        shown = sandbox.run(
+            ["/bin/cat", "/proc/self/status", "/proc/self/limits"], temp / "work", {}, DEFAULT_SANDBOX_USER, 10
+        )
+    uid = str(sandbox.account(DEFAULT_SANDBOX_USER).pw_uid)
+    assert f"\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n" in shown.stdout
+    limits = {line[:26].strip(): line[26:].split()[:2] for line in shown.stdout.splitlines() if line.startswith("Max ")}
+    assert limits["Max cpu time"] == [str(sandbox.CPU_SECONDS)] * 2
+    assert limits["Max data size"] == [str(sandbox.MEMORY_BYTES)] * 2
+    assert limits["Max file size"] == [str(sandbox.FILE_BYTES)] * 2
+    assert limits["Max processes"] == [str(sandbox.PROCESSES)] * 2
+
+
+def test_no_sandbox_without_root_or_as_root(monkeypatch) -> None:
+    """A service that is not root cannot switch users; a sandbox user that is root is no sandbox."""
+    with pytest.raises(sandbox.Unavailable, match="root"):
+        sandbox.account("root")
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    with pytest.raises(sandbox.Unavailable, match="does not run as root"):
+        sandbox.account(DEFAULT_SANDBOX_USER)
+
+
 def test_the_sandbox_user_cannot_read_the_services_secrets(private_key) -> None:
     """The .env (with the key) and the SQLite database, even in a directory everyone may enter."""
     needs_sandbox()
