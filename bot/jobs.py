@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,9 @@ from huey.storage import SqliteStorage
 from bot import audit, commands, events, fix, render, routing
 from bot.github_client import GitHubApp, GitHubClient, GitHubError
 from bot.logs import JOB_CONTEXT
-from bot.review import Busy, PullRequest, load_config, review_pull_request
+from bot.review import PullRequest, load_config, review_pull_request
 from bot.settings import Settings
-from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Store, open_store
+from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, open_store, private_file
 
 log = logging.getLogger("ortfix.jobs")
 
@@ -42,7 +43,7 @@ class Service:
     huey: Huey
     app: GitHubApp | None
     enqueue: Callable[[str], object] = field(init=False)  # queue a delivery's job
-    sweep: Callable[[], object] = field(init=False)  # queue again what a dead worker left (a periodic task)
+    sweep: Callable[[], object] = field(init=False)  # queue again what a dead worker left (also a periodic task)
     audit_week: Callable[[], object] = field(init=False)  # the weekly fan-out (a periodic task)
     audit_installation: Any = field(init=False)  # huey tasks: call to queue, .schedule(...) to delay
     audit_repo: Any = field(init=False)
@@ -69,6 +70,7 @@ class _SqliteStorage(SqliteStorage):
 def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return RedisHuey("ortfix", url=settings.redis_url)
+    private_file(settings.db_path)
     return Huey("ortfix", storage_class=_SqliteStorage, filename=settings.db_path, timeout=30)
 
 
@@ -114,21 +116,33 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
         if service.app is not None:
             redeliver_missed(service)
 
-    @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
-    def requeue_orphans() -> None:
+    def sweep() -> None:
         grace = EMPTY_QUEUE_GRACE if service.huey.pending_count() == 0 else QUEUED_GRACE
         for delivery_id in service.store.orphans(grace):
             log.warning("delivery.requeued", extra={"delivery": delivery_id})
             handle_delivery(delivery_id)
+
+    @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
+    def requeue_orphans() -> None:
+        sweep()
         service.store.checkpoint()
 
     service.enqueue = handle_delivery
-    service.sweep = requeue_orphans.call_local
+    service.sweep = sweep
     service.audit_installation = audit_installation
     service.audit_repo = audit_repo
     service.audit_week = audit_week.call_local
     service.org_summary = org_summary
     return service
+
+
+def sweep_often(service: Service, stop: threading.Event) -> None:
+    """Sweep every third of a lease, so a killed worker's job is redone within about a lease, not a minute more."""
+    while not stop.wait(service.store.lease / 3):
+        try:
+            service.sweep()
+        except Exception:  # the store is briefly away (a Redis restart): the next round tries again
+            log.warning("sweep.failed", exc_info=True)
 
 
 def _crontab(spec: str):
@@ -198,9 +212,10 @@ def run_audit(service: Service, installation_id: int, repo: dict) -> audit.Audit
     try:
         if not repo.get("default_branch"):
             repo = client.repository(repo["full_name"])
-        outcome = audit.audit_repository(
-            client, service.store, audit.RepoInfo.from_api(repo), dry_run=service.settings.dry_run
-        )
+        with Heartbeat(service.store):  # keeps the audit's lock while it runs
+            outcome = audit.audit_repository(
+                client, service.store, audit.RepoInfo.from_api(repo), dry_run=service.settings.dry_run
+            )
         log.info(
             "audit.done", extra={"outcome": outcome.action, "findings": outcome.findings, "github_calls": client.calls}
         )
@@ -226,7 +241,8 @@ def run_delivery(service: Service, delivery_id: str) -> None:
     status = FAILED
     try:
         if job is not None:
-            HANDLERS[job](service, event)
+            with Heartbeat(store, delivery_id):
+                HANDLERS[job](service, event)
         status = DONE
     except Busy:
         log.info("job.busy")
@@ -288,6 +304,7 @@ def _record_calls(service: Service, client: GitHubClient) -> None:
 
 
 WRITERS = ("admin", "maintain", "write")
+COMMAND_INTERVAL = 60.0  # seconds between two `/ortfix check` (or `help`) of one person, or on one pull request
 
 
 def command_job(service: Service, event: events.Event) -> None:
@@ -320,26 +337,27 @@ def _command(
     issue, comment = payload["issue"], payload["comment"]
     is_pull = "pull_request" in issue
     default_branch = payload["repository"]["default_branch"]
+    user = comment["user"]["login"]
+    if command in (commands.HELP, commands.CHECK) and not _within_rate(service, repo, number, user, command):
+        return
     if command == commands.HELP:
         client.comment(repo, number, render.HELP)
         return
     if command == commands.CHECK:
         if is_pull:
-            pull = client.pull(repo, number)
-            review_pull_request(
-                client, service.store, PullRequest(repo, number, pull["head"]["sha"], default_branch, False)
-            )
+            head = client.pull(repo, number)["head"]["sha"]
+            review_pull_request(client, service.store, PullRequest(repo, number, head, default_branch, False))
         else:
             client.comment(repo, number, render.HELP)
         return
-    user = comment["user"]["login"]
-    author = is_pull and user == issue["user"]["login"]
-    if not author and client.permission(repo, user) not in WRITERS:
+    pull = client.pull(repo, number) if is_pull else None
+    if not _may_change(client, repo, pull, user):
         client.comment(repo, number, render.REFUSED.format(user=user))
         return
     config = load_config(client, service.store, repo, default_branch)
-    if not is_pull:
-        outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, requested=True)
+    refresher = fix.package_managers(service.settings)
+    if pull is None:
+        outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, True, refresher)
         if outcome.number is None:
             client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=default_branch))
         elif outcome.action == "unchanged":
@@ -347,15 +365,42 @@ def _command(
         else:
             client.comment(repo, number, render.FIX_PULL_OPENED.format(number=outcome.number))
         return
-    result = fix.fix_pull_request(client, service.store, repo, number, config)
+    result = fix.fix_pull_request(client, service.store, repo, number, config, refresher, pull)
     if result.commit and result.pushed_to:
         url = f"{service.settings.github_web_url}/{result.pushed_to}/commit/{result.commit}"
         client.comment(repo, number, render.fixed_reply(result.plan, url, result.branch))
     elif result.patch:
         client.comment(repo, number, render.cannot_push_reply(result.plan, result.patch))
         review_pull_request(client, service.store, PullRequest(repo, number, result.head, default_branch, False))
+    elif result.plan.notes:
+        client.comment(repo, number, render.not_committed_reply(result.plan, result.head[:7]))
     else:
         client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=result.head[:7]))
+
+
+def _may_change(client: GitHubClient, repo: str, pull: dict | None, user: str) -> bool:
+    """Write access, asked now; being the author counts only for a pull request from the author's own fork."""
+    head_repo = (pull or {}).get("head", {}).get("repo") or {}
+    own_fork = (
+        pull is not None
+        and pull["user"]["login"] == user
+        and head_repo.get("full_name") not in (None, repo)
+        and head_repo.get("owner", {}).get("login") == user
+    )
+    return own_fork or client.permission(repo, user) in WRITERS
+
+
+def _within_rate(service: Service, repo: str, number: int, user: str, command: str) -> bool:
+    """One `/ortfix check` or `help` a minute per person and per pull request; the rest is ignored (and logged)."""
+    keys = (f"rate:{command}:user:{user}", f"rate:{command}:pr:{repo}#{number}")
+    owners = {key: service.store.acquire(key, COMMAND_INTERVAL) for key in keys}
+    if all(owners.values()):
+        return True
+    for key, owner in owners.items():
+        if owner is not None:
+            service.store.release(key, owner)
+    log.info("command.rate-limited", extra={"user": user})
+    return False
 
 
 def _reason(error: Exception) -> str:
@@ -382,13 +427,10 @@ def fix_pull_job(service: Service, event: events.Event) -> None:
         config = load_config(client, service.store, repo, default_branch)
         if not config.fix_prs or config.dry_run:
             return
-        lock = f"fix-pull:{repo}"
-        if not service.store.acquire(lock, service.store.lease):
-            raise Busy(lock)
-        try:
-            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config)
-        finally:
-            service.store.release(lock)
+        with service.store.lock(f"fix-pull:{repo}", service.store.lease):
+            outcome = fix.ensure_fix_pull(
+                client, service.store, repo, default_branch, config, refresher=fix.package_managers(service.settings)
+            )
         log.info("fix-pull.done", extra={"outcome": vars(outcome)})
     finally:
         _record_calls(service, client)
@@ -405,7 +447,8 @@ def org_tick_job(service: Service, event: events.Event) -> None:
                 continue
             default_branch = client.repository(repo)["default_branch"]
             config = load_config(client, service.store, repo, default_branch)
-            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, requested=True)
+            refresher = fix.package_managers(service.settings)
+            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, True, refresher)
             log.info("org-tick.fix-pull", extra={"target": repo, "outcome": vars(outcome)})
     finally:
         _record_calls(service, client)

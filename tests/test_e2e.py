@@ -101,7 +101,7 @@ class Ortfix:
 def _up(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.ConnectionError:
+    except requests.RequestException:  # not up yet, or too busy starting to answer within the second
         return False
 
 
@@ -241,7 +241,9 @@ def test_github_errors_and_rate_limits_during_a_review_land_it_once(ortfix, gith
     assert len(pull.reviews) == 1 and len(pull.comments) == 1
 
 
-def test_a_worker_killed_mid_job_is_redone_after_restart_and_posts_once(ortfix, github) -> None:
+def test_a_worker_killed_mid_job_is_redone_within_a_minute_and_posts_once(ortfix, github) -> None:
+    """SIGKILL mid-review, a new worker at once, the default lease: the review lands once, within 60 s."""
+    del ortfix.env["ORTFIX_LEASE_SECONDS"]  # the deployed default
     pull = add_pull(github, 10, {"src/model.js": MODEL})
     github.slow("GET", r"/pulls/10/comments", 8)  # the job stops here, after the check run, before the review
     ortfix.start_worker()
@@ -250,11 +252,66 @@ def test_a_worker_killed_mid_job_is_redone_after_restart_and_posts_once(ortfix, 
     ortfix.kill_worker()
     assert pull.reviews == []
     github.delays.clear()
-    time.sleep(3.5)  # the dead worker's lease (and the PR lock it held) runs out
-    ortfix.start_worker()  # its start-up sweep queues the orphan again
-    wait_for(lambda: pull.reviews, message="the job was lost")
+    ortfix.start_worker()
+    up = time.monotonic()
+    wait_for(lambda: pull.reviews, 75, message="the job was lost")
+    assert time.monotonic() - up < 60
     time.sleep(1)
     assert len(pull.reviews) == 1 and github.count("POST", r"/check-runs$") == 1
+
+
+def test_a_job_longer_than_its_lease_stays_with_its_live_worker(ortfix, github) -> None:
+    """A review slowed to three leases (3 s each) on a live worker, with a second worker sweeping: run once."""
+    pull = add_pull(github, 12, {"src/model.js": MODEL})
+    github.slow("GET", r"/pulls/12/comments", 9)
+    ortfix.start_worker()
+    first = ortfix.worker
+    ortfix.start_worker()  # a second consumer, whose sweeps would take the job if its lease lapsed
+    try:
+        assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+        wait_for(lambda: pull.reviews, 60, message="no review")
+        time.sleep(1)
+        assert len(pull.reviews) == 1 and github.count("GET", r"/pulls/12/comments") == 1
+    finally:
+        assert first is not None
+        first.terminate()
+        first.wait(timeout=30)
+
+
+def test_serve_restarted_after_sigkill_redoes_the_running_job_at_once(tmp_path, private_key, github) -> None:
+    """`ortfix serve` on SQLite SIGKILLed mid-review and started again: the review lands once, long before the lease."""
+    env = service_env(private_key, github, ORTFIX_DB=str(tmp_path / "ortfix.db"))
+    del env["ORTFIX_LEASE_SECONDS"]  # 30 s: the job must not wait for it
+    port = free_port()
+    env["PORT"] = str(port)
+    ortfix = Ortfix(tmp_path, env)
+    ortfix.port = port
+    pull = add_pull(github, 13, {"src/model.js": MODEL})
+    github.slow("GET", r"/pulls/13/comments", 8)
+
+    def serve() -> subprocess.Popen:
+        command = [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"]
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), 30, "ortfix serve did not start")
+        return process
+
+    process = serve()
+    try:
+        assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+        wait_for(lambda: github.count("GET", r"/pulls/13/comments"), message="the job never started")
+        os.killpg(process.pid, signal.SIGKILL)  # the consumer and gunicorn with it: nothing cleans up
+        process.wait(timeout=10)
+        github.delays.clear()
+        wait_for(lambda: not _up(f"http://127.0.0.1:{port}/healthz"), 10, "the old server still answers")
+        process = serve()
+        up = time.monotonic()
+        wait_for(lambda: pull.reviews, 60, message="the job was lost")
+        assert time.monotonic() - up < 10
+        time.sleep(1)
+        assert len(pull.reviews) == 1 and github.count("POST", r"/check-runs$") == 1
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 def test_a_flood_while_no_worker_runs_is_all_processed_after(ortfix, github) -> None:
@@ -345,3 +402,74 @@ def test_redis_restarted_under_load_loses_no_accepted_delivery(tmp_path, private
         assert _up(f"http://127.0.0.1:{service.port}/healthz")
     finally:
         service.stop()
+
+
+# --- issue 17: no stranger runs code on the server or commits to a maintainer's branch ----------------------
+
+
+def ortfix_comment(number: int, user: str, author: str, comment_id: int) -> dict:
+    payload = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
+    payload["repository"].update({"full_name": REPO, "default_branch": "main"})
+    payload["issue"].update({"number": number})
+    payload["issue"]["user"]["login"] = author
+    payload["comment"].update({"body": "/ortfix", "id": comment_id})
+    payload["comment"]["user"]["login"] = user
+    payload["installation"] = {"id": 42}
+    return payload
+
+
+def test_a_fork_author_with_a_git_dependency_and_an_outsider_on_an_upstream_branch_run_nothing(
+    tmp_path, private_key, github, evil
+) -> None:
+    """Through `ortfix serve`: the fork's git dependency is refused before any package manager runs, the outsider is
+    refused; no marker, nothing fetched from the git daemon, no commit, and each gets its reply."""
+    from bot.lockfile_refresh import NON_REGISTRY
+
+    port = free_port()
+    env = service_env(private_key, github, ORTFIX_DB=str(tmp_path / "ortfix.db"), PORT=str(port))
+    serve = subprocess.Popen(
+        [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), 30, "ortfix serve did not start")
+        service = Ortfix(tmp_path, env)
+        service.port = port
+        model = FIXED  # already on the native backend: raising the range is the only fix
+        manifest = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0",\n    "evil": "%s"\n  }\n}\n'
+        base = {"package.json": MANIFEST, "src/model.js": model}
+        github.repo(REPO).refs.setdefault("main", github.add_commit(base))
+        fork = FakePull(
+            REPO,
+            40,
+            base=base,
+            head={**base, "package.json": manifest % evil["specs"][0], "yarn.lock": "# yarn lockfile v1\n"},
+            head_ref="feature-40",
+            head_repo="mallory/web-app",
+            maintainer_can_modify=True,
+            author="mallory",
+        )
+        upstream = FakePull(
+            REPO,
+            41,
+            base=base,
+            head={**base, "package.json": manifest % evil["specs"][1], "package-lock.json": "{}\n"},
+            head_ref="release",
+            author="outsider",
+        )
+        github.add_pull(fork)
+        github.add_pull(upstream)
+        assert service.send("issue_comment", ortfix_comment(40, "mallory", "mallory", 401), "s-1") == 202
+        assert service.send("issue_comment", ortfix_comment(41, "outsider", "outsider", 402), "s-2") == 202
+        comments = github.repo(REPO).issue_comments
+        wait_for(lambda: {c["issue"] for c in comments} == {40, 41}, 90, "no replies")
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
+    (to_fork,) = [c["body"] for c in comments if c["issue"] == 40]
+    (to_outsider,) = [c["body"] for c in comments if c["issue"] == 41]
+    assert NON_REGISTRY in to_fork and f"evil ({evil['specs'][0]})" in to_fork
+    assert to_outsider.startswith("Sorry @outsider")
+    assert github.count("POST", "/git/commits$") == 0
+    assert github.repo("mallory/web-app").refs["feature-40"] == fork.head_sha
+    assert github.repo(REPO).refs["release"] == upstream.head_sha
+    assert list(evil["markers"].iterdir()) == [] and evil["served"]() == 0

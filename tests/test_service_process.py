@@ -45,9 +45,9 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> N
     while time.monotonic() < deadline:
         assert process.poll() is None, "the server exited"
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if requests.get(url, timeout=2).status_code == 200:
                 return
-        except (requests.ConnectionError, requests.Timeout):  # not up yet, or still loading the app
+        except requests.RequestException:  # refused, or too slow on a busy machine: not up yet
             time.sleep(0.1)
     raise AssertionError(f"{url} did not come up")
 
@@ -115,3 +115,23 @@ def test_serve_runs_web_and_worker_and_stops_on_sigterm(tmp_path, private_key, g
     assert code == 0
     with pytest.raises(requests.ConnectionError):
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, github_http) -> None:
+    """`ortfix serve`: gunicorn at the niceness it was started with, the consumer's threads 10 below it."""
+    port = free_port()
+    env = service_env(tmp_path, private_key, PORT=str(port), GITHUB_API_URL=github_http.url)
+    process = subprocess.Popen(
+        [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        threads = Path(f"/proc/{process.pid}/task").iterdir()
+        consumer = {int(Path(f"{task}/stat").read_text().rsplit(")", 1)[1].split()[16]) for task in threads}
+        (web,) = (int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split())
+        assert consumer == {own + 10}
+        assert os.getpriority(os.PRIO_PROCESS, web) == own
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)

@@ -157,7 +157,7 @@ def test_the_manifest_flow_in_a_real_browser(tmp_path, manifest_github) -> None:
         def configured() -> bool:
             try:
                 return "Running" in requests.get(base + "/", timeout=2).text
-            except (requests.ConnectionError, requests.Timeout):
+            except requests.RequestException:
                 return False
 
         import time
