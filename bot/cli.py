@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -176,8 +175,6 @@ def _serve(args: argparse.Namespace) -> int:
     if not _checked(settings):
         return EXIT_USAGE
     host = args.host or settings.host or "0.0.0.0"
-    for number in processes.STOP_SIGNALS:  # until the consumer takes them over: stop cleanly, web server included
-        signal.signal(number, _exit_cleanly)
     web = processes.spawn(
         [
             sys.executable, "-m", "gunicorn",
@@ -187,17 +184,15 @@ def _serve(args: argparse.Namespace) -> int:
             "bot.web:wsgi()",
         ]
     )  # fmt: skip
-    # The consumer shares the machine's cores with gunicorn: webhooks first (their acknowledgement is what GitHub
-    # times), jobs in the gaps. Threads inherit the niceness of the thread that starts them.
-    os.nice(CONSUMER_NICENESS)
-    stopping = threading.Event()
-    threading.Thread(target=_stop_when_done, args=(web, stopping), daemon=True).start()
-    try:
-        # on the SQLite default this process is the only consumer: whatever is marked running, its predecessor left
-        return _consume(settings, lapse_running=not settings.redis_url, hup_stops=True)
-    finally:
-        stopping.set()
-        processes.stop([web])
+    if not settings.redis_url:
+        # on the SQLite default this is the machine's only consumer: whatever is marked running, a dead one left
+        from bot.store import open_store
+
+        open_store(None, settings.db_path, settings.lease_seconds).lapse_running()
+    # jobs share the cores with gunicorn: webhooks first (their acknowledgement is what GitHub times)
+    worker = processes.spawn([sys.executable, "-m", "bot.cli", "worker"], niceness=CONSUMER_NICENESS)
+    # a child that dies on its own takes the other with it, so that a supervisor restarts both
+    return EXIT_CLEAN if processes.supervise([web, worker]) == "signal" else EXIT_FAILED
 
 
 def _serve_setup(args: argparse.Namespace, settings) -> int:
@@ -259,31 +254,16 @@ def _checked(settings) -> bool:
     return not found
 
 
-def _exit_cleanly(_signum: int, _frame: object) -> None:
-    raise SystemExit(EXIT_CLEAN)
-
-
-def _stop_when_done(web: subprocess.Popen, stopping: threading.Event) -> None:
-    """If the web server dies on its own, stop the worker too, so that a supervisor restarts both."""
-    web.wait()
-    if not stopping.is_set():
-        os.kill(os.getpid(), signal.SIGTERM)
-
-
-def _consume(settings, lapse_running: bool = False, hup_stops: bool = False) -> int:
+def _consume(settings) -> int:
     from bot.jobs import build, sweep_often
 
     service = build(settings)
-    if lapse_running:
-        service.store.lapse_running()
     service.sweep()  # after a crash, redo what the dead worker left at once, not at the next periodic sweep
     stop = threading.Event()
     threading.Thread(target=sweep_often, args=(service, stop), name="ortfix-sweep", daemon=True).start()
     consumer = service.huey.create_consumer(
         workers=settings.workers, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=25
     )
-    if hup_stops:  # huey re-executes itself on SIGHUP, orphaning `serve`'s web server: stop gracefully instead
-        consumer._signal_actions[signal.SIGHUP] = (False, True)  # (restart, graceful), huey's own table
     try:
         consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
     finally:

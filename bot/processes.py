@@ -16,11 +16,13 @@ GRACE_SECONDS = 30  # gunicorn's graceful timeout and the consumer's shutdown ti
 POLL_SECONDS = 0.2
 
 
-def spawn(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+def spawn(command: list[str], env: dict[str, str] | None = None, niceness: int = 0) -> subprocess.Popen:
     """Start `command` as a child that Linux sends SIGTERM when this process dies, however it dies."""
     parent = os.getpid()
 
     def die_with_parent() -> None:  # in the child, between fork and exec
+        if niceness:
+            os.nice(niceness)
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)

@@ -11,10 +11,10 @@ from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_WEBHOOK_PATH = "/api/github/webhooks"
-SETUP_TOKEN = "ORTFIX_SETUP_TOKEN"  # set by `ortfix serve` for its own web server, never by hand
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 DEFAULT_TOOLS_DIR = "/opt/ortfix/tools"
 DEFAULT_SANDBOX_USER = "ortfix-sandbox"
+SETUP_TOKEN = "ORTFIX_SETUP_TOKEN"  # set by `ortfix serve` for its own web server, never by hand
 MAX_BODY_BYTES = 25 * 1024 * 1024 + 64 * 1024  # GitHub caps payloads at 25 MB; a little room for headers' sake
 SETUP_HELP = {
     "APP_ID": "the App ID shown on the GitHub App's settings page",

@@ -118,7 +118,7 @@ def test_serve_runs_web_and_worker_and_stops_on_sigterm(tmp_path, private_key, g
 
 
 def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, github_http) -> None:
-    """`ortfix serve`: gunicorn at the niceness it was started with, the consumer's threads 10 below it."""
+    """`ortfix serve`: gunicorn at the niceness serve was started with, its consumer process 10 below it."""
     port = free_port()
     env = service_env(tmp_path, private_key, PORT=str(port), GITHUB_API_URL=github_http.url)
     process = subprocess.Popen(
@@ -127,11 +127,12 @@ def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, git
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
         own = os.getpriority(os.PRIO_PROCESS, 0)
-        threads = Path(f"/proc/{process.pid}/task").iterdir()
-        consumer = {int(Path(f"{task}/stat").read_text().rsplit(")", 1)[1].split()[16]) for task in threads}
-        (web,) = (int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split())
-        assert consumer == {own + 10}
+        children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children}
+        (web,) = (pid for pid, argv in commands.items() if b"gunicorn" in argv)
+        (worker,) = (pid for pid, argv in commands.items() if b"worker" in argv)
         assert os.getpriority(os.PRIO_PROCESS, web) == own
+        assert os.getpriority(os.PRIO_PROCESS, worker) == own + 10
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
