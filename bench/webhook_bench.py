@@ -123,6 +123,17 @@ def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[round(p * 10) - 1]
 
 
+def fake_github_server():
+    """The suite's fake GitHub over HTTP on 127.0.0.1 (`ortfix serve` checks GET /app before it starts)."""
+    from werkzeug.serving import make_server
+
+    from tests.fake_github import FakeGitHub, load_spec
+
+    server = make_server("127.0.0.1", 0, FakeGitHub(None, load_spec()).wsgi, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 def review_calls() -> tuple[list[str], list[str], list[str]]:
     """The GitHub API calls of reviews against the suite's fake GitHub: a PR that adds a bare import (42 files);
     one that adds it to a 500-source package whose 'webgpu' request is in a file it leaves alone; a second such PR.
@@ -186,13 +197,14 @@ def main() -> None:
     bodies = [(f"bench-{i}", body(i)) for i in range(args.deliveries)]
     saturate = [(f"flat-{i}", body(args.deliveries + i)) for i in range(args.deliveries // 2)]
     results: dict[str, tuple[list[float], int, list[str], float]] = {}
+    github = fake_github_server()
     with tempfile.TemporaryDirectory() as temp:
         env = {
             **os.environ,
             "APP_ID": "1",
             "PRIVATE_KEY": make_key.__wrapped__(),
             "WEBHOOK_SECRET": SECRET,
-            "GITHUB_API_URL": "http://127.0.0.1:9",  # never called
+            "GITHUB_API_URL": f"http://127.0.0.1:{github.server_port}",  # serve's start-up check: GET /app
             "LOG_LEVEL": "ERROR",
         }
         gunicorn = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers)]

@@ -20,7 +20,7 @@ API_HINT = "https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise
 
 def problems(settings: Settings) -> list[str]:
     """What stops ortfix from working with these settings; empty when nothing does."""
-    found = [f"{name} is not set: set it to {SETUP_HELP[name]}" for name in settings.missing if name != "PRIVATE_KEY"]
+    found = [f"{name} is empty: set it to {SETUP_HELP[name]}" for name in settings.missing if name != "PRIVATE_KEY"]
     key = _key(settings)
     found += [key] if key else []
     redis = _redis(settings.redis_url) if settings.redis_url else None
@@ -38,7 +38,7 @@ def _key(settings: Settings) -> str | None:
             return f"PRIVATE_KEY_PATH names {path}, which does not exist: point it at the app's .pem file"
         return f"PRIVATE_KEY_PATH names {path}, which cannot be read as text: give ortfix's user read access to it"
     if not settings.private_key:
-        return f"PRIVATE_KEY is not set: set it to {SETUP_HELP['PRIVATE_KEY']}"
+        return f"PRIVATE_KEY is empty: set it to {SETUP_HELP['PRIVATE_KEY']}"
     name = f"PRIVATE_KEY_PATH ({path})" if path else "PRIVATE_KEY"
     try:
         key = load_pem_private_key(settings.private_key.encode(), password=None)

@@ -73,6 +73,13 @@ def test_images_and_the_webhook_path() -> None:
     assert {"ortfix-web", "ortfix-redis"} <= services
 
 
+def test_metrics_token_is_a_setting_and_every_deployment_names_it() -> None:
+    """/metrics is behind METRICS_TOKEN: the code reads it, and each deployment says where to set it."""
+    assert "METRICS_TOKEN" in SETTINGS_NAMES
+    for file in ("kubernetes/ortfix.yaml", "docker-compose.yml", "heroku.md"):
+        assert "Authorization: Bearer METRICS_TOKEN" in (DEPLOY / file).read_text(), file
+
+
 def test_the_dockerfile_is_slim_non_root_and_has_npm() -> None:
     """Slim, non-root, with node, ortfix's pinned package managers and the sandbox user; never corepack."""
     dockerfile = (DEPLOY / "Dockerfile").read_text()

@@ -78,3 +78,18 @@ def test_an_empty_config_is_the_defaults() -> None:
     assert (
         repo_config.parse("") == repo_config.parse(None) == repo_config.parse("# nothing\n") == repo_config.RepoConfig()
     )
+
+
+def test_a_missing_key_file_does_not_raise() -> None:
+    """PRIVATE_KEY_PATH naming no file: Settings loads (bot.checks reports it), and it is not a first run."""
+    settings = load({"PRIVATE_KEY_PATH": "/nowhere/app.pem"}, env_file=None)
+    assert settings.private_key is None and settings.private_key_path == "/nowhere/app.pem"
+    assert not settings.unconfigured
+
+
+def test_public_url_and_its_old_name() -> None:
+    """PUBLIC_URL, else ORTFIX_PUBLIC_URL; without its trailing slash."""
+    assert load({"PUBLIC_URL": "https://a.example/"}, env_file=None).public_url == "https://a.example"
+    assert load({"ORTFIX_PUBLIC_URL": "https://b.example"}, env_file=None).public_url == "https://b.example"
+    both = {"PUBLIC_URL": "https://a.example", "ORTFIX_PUBLIC_URL": "https://b.example"}
+    assert load(both, env_file=None).public_url == "https://a.example"
