@@ -305,13 +305,14 @@ def command_job(service: Service, event: events.Event) -> None:
         client.react(repo, comment["id"], "eyes")
         _command(service, client, payload, command, repo, number)
         client.react(repo, comment["id"], "rocket")
-    except Exception as error:
+    except GitHubError as error:  # GitHub refused a step: say so; anything else fails the delivery, to be retried
         log.exception("command.failed")
         client.react(repo, comment["id"], "confused")
-        client.comment(repo, number, render.FAILED.format(reason=_reason(error), delivery=event.delivery_id))
+        reason = f"GitHub answered {error.status}"
+        client.comment(repo, number, render.FAILED.format(reason=reason, delivery=event.delivery_id))
     finally:
-        service.store.put(done_key, "1")
         _record_calls(service, client)
+    service.store.put(done_key, "1")
 
 
 def _command(
@@ -356,12 +357,6 @@ def _command(
         review_pull_request(client, service.store, PullRequest(repo, number, result.head, default_branch, False))
     else:
         client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=result.head[:7]))
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, GitHubError):
-        return f"GitHub answered {error.status}"
-    return type(error).__name__
 
 
 def audit_new_job(service: Service, event: events.Event) -> None:

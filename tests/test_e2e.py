@@ -50,6 +50,7 @@ def github(openapi_spec):
     fake.url = f"http://127.0.0.1:{server.server_port}"
     yield fake
     server.shutdown()
+    assert fake.violations == [], "requests the fake GitHub refused (a route miss or an OpenAPI violation)"
 
 
 class Ortfix:
