@@ -59,6 +59,7 @@ def test_json_output_has_the_stable_shape(project: Path, capsys: pytest.CaptureF
     assert document["summary"]["errors"] == 2
 
 
+@pytest.mark.npm  # the SARIF schema comes from the npm registry on a fresh machine
 def test_sarif_output_validates_against_the_sarif_schema(
     project: Path, capsys: pytest.CaptureFixture[str], sarif_schema: dict
 ) -> None:
@@ -74,6 +75,7 @@ def test_sarif_output_validates_against_the_sarif_schema(
     ]
 
 
+@pytest.mark.npm  # the SARIF schema comes from the npm registry on a fresh machine
 def test_sarif_with_no_findings_is_still_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], sarif_schema: dict
 ) -> None:
