@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     scan.add_argument("--ignore", action="append", default=[], metavar="GLOB", help="skip matching paths")
     scan.add_argument("--all", action="store_true", help="also show quiet findings (no WebGPU use seen)")
+    scan.add_argument("--no-ignore", action="store_true", help="also scan what .gitignore files ignore")
     scan.add_argument(
         "--max-bytes",
         type=_positive,
@@ -88,6 +89,9 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--all", action="store_true", help="every repository of every installation")
     audit.add_argument("--write", action="store_true", help="write the audit issues (default: only print)")
     audit.set_defaults(run=_audit)
+    tools = commands.add_parser("install-tools", help="install ortfix's own pinned package managers (npm, pnpm, yarn)")
+    tools.add_argument("--dir", help="where (default: ORTFIX_TOOLS_DIR, or /opt/ortfix/tools)")
+    tools.set_defaults(run=_install_tools)
     return parser
 
 
@@ -96,6 +100,21 @@ def _positive(text: str) -> int:
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {value}")
     return value
+
+
+def _install_tools(args: argparse.Namespace) -> int:
+    """The package managers lockfile refreshes run, at the exact versions ortfix pins, without install scripts."""
+    from bot import settings
+    from bot.lockfile_refresh import install_tools
+
+    directory = args.dir or settings.load().tools_dir
+    try:
+        install_tools(directory)
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"ortfix: the package managers could not be installed in {directory}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"ortfix: package managers installed in {directory}")
+    return EXIT_CLEAN
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -362,7 +381,7 @@ def _scan_paths(args: argparse.Namespace) -> list[_Scan]:
     scans = []
     for root, only in [*((tree, None) for tree in trees), *files.items()]:
         scanner = _scanner(args)
-        relevant = scan_root(scanner, root, only, progress=args.format == "text")
+        relevant = scan_root(scanner, root, only, progress=args.format == "text", gitignore=not args.no_ignore)
         scans.append(_Scan(root, scanner.finish(), relevant))
     return scans
 

@@ -8,6 +8,7 @@ same records; the clock is passed in so tests need not sleep.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -97,12 +98,20 @@ CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
 """
 
 
+def private_file(path: str) -> None:
+    """The database readable by its owner only (SQLite gives its -wal and -shm files the same mode)."""
+    if path != ":memory:" and not path.startswith("file:"):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+
+
 class SqliteStore:
     def __init__(self, path: str, clock: Callable[[], float] = time.time, lease: float = LEASE_SECONDS) -> None:
         self.path = path
         self.clock = clock
         self.lease = lease
         self._local = threading.local()
+        private_file(path)
         with self._db() as db:
             db.executescript(_SCHEMA)
 
