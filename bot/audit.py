@@ -18,7 +18,7 @@ from bot.detector import INFO
 from bot.github_client import GitHubClient
 from bot.repo_config import RepoConfig
 from bot.repo_scan import scan_commit, scanner_for
-from bot.review import Busy, load_config
+from bot.review import load_config
 from bot.store import Store
 
 log = logging.getLogger("ortfix.audit")
@@ -52,10 +52,7 @@ class AuditOutcome:
 def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run: bool = False) -> AuditOutcome:
     if repo.archived or repo.fork:
         return AuditOutcome("skipped")
-    lock = f"audit-lock:{repo.full_name}"
-    if not store.acquire(lock, store.lease):
-        raise Busy(lock)  # another worker audits it right now: one issue, never two
-    try:
+    with store.lock(f"audit-lock:{repo.full_name}", store.lease):  # Busy: another audits it now; one issue, not two
         state = _load(store, repo.full_name)
         if state.get("retry_at", 0) > store.clock():
             return AuditOutcome("waiting")  # failed before: backing off instead of failing the same way every week
@@ -66,8 +63,6 @@ def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run
             state.update(failures=failures, retry_at=store.clock() + WEEK * (2 ** (failures - 1) - 1))
             _save(store, repo.full_name, state)
             raise
-    finally:
-        store.release(lock)
 
 
 def _audit(client: GitHubClient, store: Store, repo: RepoInfo, state: dict, dry_run: bool) -> AuditOutcome:

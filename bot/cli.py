@@ -6,11 +6,9 @@ import argparse
 import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     refresh_versions.add_argument("--dry-run", action="store_true", help="print what changes, write nothing")
     refresh_versions.set_defaults(run=_refresh_versions)
     serve = commands.add_parser("serve", help="the GitHub App: gunicorn for webhooks, plus a worker in this process")
-    serve.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: all)")
+    serve.add_argument(
+        "--host", help="the address to listen on (default: HOST, else all; 127.0.0.1 for the setup page)"
+    )
     serve.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     serve.set_defaults(run=_serve)
     setup = commands.add_parser("setup", help="register the GitHub App from a headless server")
@@ -95,13 +95,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {value}")
-    return value
-
-
 def _install_tools(args: argparse.Namespace) -> int:
     """The package managers lockfile refreshes run, at the exact versions ortfix pins, without install scripts."""
     from bot import settings
@@ -115,6 +108,13 @@ def _install_tools(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"ortfix: package managers installed in {directory}")
     return EXIT_CLEAN
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {value}")
+    return value
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -153,68 +153,78 @@ https://github.com/organizations/ORG/settings/apps/new) with the permissions and
 then put these settings in the environment or in a .env file here, and run `ortfix serve` again."""
 
 
-SETUP_MODE = """ortfix: not registered with GitHub yet. Open http://{host}:{port}/ in a browser to create the app
+SETUP_MODE = """ortfix: not registered with GitHub yet. Open {url} in a browser to create the app
 (or run `ortfix setup` for the steps on a headless server). ortfix restarts on its own once it is set up."""
+SETUP_NEEDS_PUBLIC_URL = (
+    "ortfix: HOST is {host}, which names no address for GitHub to call back: set PUBLIC_URL to the address "
+    "this server is reached at (e.g. https://ortfix.example.com), or HOST to one of this machine's addresses"
+)
+
+
+CONSUMER_NICENESS = 10  # `ortfix serve`'s consumer, below its web server
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot import logs
+    from bot import logs, processes
     from bot import settings as settings_module
 
     settings = settings_module.load()
     logs.configure(settings.log_level, settings.sentry_dsn)
-    if settings.missing:
+    if settings.unconfigured:
         return _serve_setup(args, settings)
-    command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{args.host}:{settings.port}",
-        "--workers", str(args.web_workers),
-        "--graceful-timeout", "25",
-        "bot.web:wsgi()",
-    ]  # fmt: skip
-    web = subprocess.Popen(command)
-    stopping = threading.Event()
-    threading.Thread(target=_stop_when_done, args=(web, stopping), daemon=True).start()
-    try:
-        return _consume(settings)
-    finally:
-        stopping.set()
-        if web.poll() is None:
-            web.terminate()
-            web.wait(timeout=30)
+    if not _checked(settings):
+        return EXIT_USAGE
+    host = args.host or settings.host or "0.0.0.0"
+    web = processes.spawn(
+        [
+            sys.executable, "-m", "gunicorn",
+            "--bind", f"{host}:{settings.port}",
+            "--workers", str(args.web_workers),
+            "--graceful-timeout", "25",
+            "bot.web:wsgi()",
+        ]
+    )  # fmt: skip
+    if not settings.redis_url:
+        # on the SQLite default this is the machine's only consumer: whatever is marked running, a dead one left
+        from bot.store import open_store
+
+        open_store(None, settings.db_path, settings.lease_seconds).lapse_running()
+    # jobs share the cores with gunicorn: webhooks first (their acknowledgement is what GitHub times)
+    worker = processes.spawn([sys.executable, "-m", "bot.cli", "worker"], niceness=CONSUMER_NICENESS)
+    # a child that dies on its own takes the other with it, so that a supervisor restarts both
+    return EXIT_CLEAN if processes.supervise([web, worker]) == "signal" else EXIT_FAILED
 
 
 def _serve_setup(args: argparse.Namespace, settings) -> int:
-    """The setup page alone, until the manifest flow has written the credentials; then ortfix restarts itself."""
+    """The setup page alone, until the manifest flow has written the credentials; then ortfix restarts itself.
+
+    It listens on 127.0.0.1 unless told otherwise; reachable from other machines, it asks for a one-time token.
+    """
+    import secrets
+
+    from bot import processes, setup_page
     from bot import settings as settings_module
 
-    host = "127.0.0.1" if args.host == "0.0.0.0" else args.host
-    print(SETUP_MODE.format(host=host, port=settings.port), file=sys.stderr)
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{settings.port}", "--workers", "1", "bot.web:wsgi()"]
+    host = args.host or settings.host or setup_page.LOOPBACK
+    if host in setup_page.WILDCARDS and not settings.public_url:
+        print(SETUP_NEEDS_PUBLIC_URL.format(host=host), file=sys.stderr)
+        return EXIT_USAGE
+    url = setup_page.base_url(settings.public_url, host, settings.port) + "/setup"
+    values = {"HOST": host}
+    if setup_page.reachable_from_elsewhere(settings.public_url, host):
+        values[settings_module.SETUP_TOKEN] = token = secrets.token_urlsafe(24)
+        url += f"?token={token}"
+    print(SETUP_MODE.format(url=url), file=sys.stderr, flush=True)
+    bind = f"[{host}]" if ":" in host else host
+    web = processes.spawn(
+        [sys.executable, "-m", "gunicorn", "--bind", f"{bind}:{settings.port}", "--workers", "1", "bot.web:wsgi()"],
+        env=settings_module.child_environment(**values),
     )
-    try:
-        while web.poll() is None:
-            time.sleep(1)
-            if not settings_module.load(env_file=settings.env_file).missing:
-                break
-        else:
-            return EXIT_FAILED
-    except KeyboardInterrupt:
-        return EXIT_CLEAN
-    finally:
-        if web.poll() is None:
-            web.terminate()
-            web.wait(timeout=30)
+    ended = processes.supervise([web], done=lambda: not settings_module.load(env_file=settings.env_file).missing)
+    if ended != "done":
+        return EXIT_CLEAN if ended == "signal" else EXIT_FAILED
     os.execv(sys.executable, [sys.executable, "-m", "bot.cli", *sys.argv[1:]])  # now with credentials
     return EXIT_CLEAN  # pragma: no cover
-
-
-def _stop_when_done(web: subprocess.Popen, stopping: threading.Event) -> None:
-    """If the web server dies on its own, stop the worker too, so that a supervisor restarts both."""
-    web.wait()
-    if not stopping.is_set():
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -226,23 +236,38 @@ def _service_settings():
     from bot import logs, settings
 
     loaded = settings.load()
-    if loaded.missing:
+    if loaded.unconfigured:
         lines = "\n".join(f"  {name}: {settings.SETUP_HELP[name]}" for name in loaded.missing)
         print(MISSING_SETTINGS.format(missing=lines), file=sys.stderr)
         return None
     logs.configure(loaded.log_level, loaded.sentry_dsn)
-    return loaded
+    return loaded if _checked(loaded) else None
+
+
+def _checked(settings) -> bool:
+    """Whether the start-up checks pass; if not, each problem printed on its own line."""
+    from bot import checks
+
+    found = checks.problems(settings)
+    for line in found:
+        print(line, file=sys.stderr)
+    return not found
 
 
 def _consume(settings) -> int:
-    from bot.jobs import build
+    from bot.jobs import build, sweep_often
 
     service = build(settings)
     service.sweep()  # after a crash, redo what the dead worker left at once, not at the next periodic sweep
+    stop = threading.Event()
+    threading.Thread(target=sweep_often, args=(service, stop), name="ortfix-sweep", daemon=True).start()
     consumer = service.huey.create_consumer(
         workers=settings.workers, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=25
     )
-    consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
+    try:
+        consumer.run()  # returns after SIGTERM/SIGINT, once the jobs in hand are finished
+    finally:
+        stop.set()
     return EXIT_CLEAN
 
 
@@ -305,6 +330,7 @@ def _setup(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from bot import audit
     from bot.jobs import build
+    from bot.store import Heartbeat
 
     if bool(args.repo) == bool(args.all):
         print("ortfix: audit takes OWNER/REPO or --all", file=sys.stderr)
@@ -325,7 +351,8 @@ def _audit(args: argparse.Namespace) -> int:
     for index, (installation_id, repo) in enumerate(targets, 1):
         client = service.app.installation(installation_id)
         info = audit.RepoInfo.from_api(client.repository(repo))
-        outcome = audit.audit_repository(client, service.store, info, dry_run=not args.write)
+        with Heartbeat(service.store):  # keeps the repository's audit lock while it runs
+            outcome = audit.audit_repository(client, service.store, info, dry_run=not args.write)
         rows.append((repo, outcome))
         if args.all and sys.stderr.isatty():
             done = 30 * index // len(targets)

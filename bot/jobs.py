@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,9 @@ from huey.storage import SqliteStorage
 from bot import audit, commands, events, fix, render, routing
 from bot.github_client import GitHubApp, GitHubClient, GitHubError
 from bot.logs import JOB_CONTEXT
-from bot.review import Busy, PullRequest, load_config, review_pull_request
+from bot.review import PullRequest, load_config, review_pull_request
 from bot.settings import Settings
-from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Store, open_store, private_file
+from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, open_store, private_file
 
 log = logging.getLogger("ortfix.jobs")
 
@@ -42,7 +43,7 @@ class Service:
     huey: Huey
     app: GitHubApp | None
     enqueue: Callable[[str], object] = field(init=False)  # queue a delivery's job
-    sweep: Callable[[], object] = field(init=False)  # queue again what a dead worker left (a periodic task)
+    sweep: Callable[[], object] = field(init=False)  # queue again what a dead worker left (also a periodic task)
     audit_week: Callable[[], object] = field(init=False)  # the weekly fan-out (a periodic task)
     audit_installation: Any = field(init=False)  # huey tasks: call to queue, .schedule(...) to delay
     audit_repo: Any = field(init=False)
@@ -115,21 +116,33 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
         if service.app is not None:
             redeliver_missed(service)
 
-    @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
-    def requeue_orphans() -> None:
+    def sweep() -> None:
         grace = EMPTY_QUEUE_GRACE if service.huey.pending_count() == 0 else QUEUED_GRACE
         for delivery_id in service.store.orphans(grace):
             log.warning("delivery.requeued", extra={"delivery": delivery_id})
             handle_delivery(delivery_id)
+
+    @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
+    def requeue_orphans() -> None:
+        sweep()
         service.store.checkpoint()
 
     service.enqueue = handle_delivery
-    service.sweep = requeue_orphans.call_local
+    service.sweep = sweep
     service.audit_installation = audit_installation
     service.audit_repo = audit_repo
     service.audit_week = audit_week.call_local
     service.org_summary = org_summary
     return service
+
+
+def sweep_often(service: Service, stop: threading.Event) -> None:
+    """Sweep every third of a lease, so a killed worker's job is redone within about a lease, not a minute more."""
+    while not stop.wait(service.store.lease / 3):
+        try:
+            service.sweep()
+        except Exception:  # the store is briefly away (a Redis restart): the next round tries again
+            log.warning("sweep.failed", exc_info=True)
 
 
 def _crontab(spec: str):
@@ -199,9 +212,10 @@ def run_audit(service: Service, installation_id: int, repo: dict) -> audit.Audit
     try:
         if not repo.get("default_branch"):
             repo = client.repository(repo["full_name"])
-        outcome = audit.audit_repository(
-            client, service.store, audit.RepoInfo.from_api(repo), dry_run=service.settings.dry_run
-        )
+        with Heartbeat(service.store):  # keeps the audit's lock while it runs
+            outcome = audit.audit_repository(
+                client, service.store, audit.RepoInfo.from_api(repo), dry_run=service.settings.dry_run
+            )
         log.info(
             "audit.done", extra={"outcome": outcome.action, "findings": outcome.findings, "github_calls": client.calls}
         )
@@ -227,7 +241,8 @@ def run_delivery(service: Service, delivery_id: str) -> None:
     status = FAILED
     try:
         if job is not None:
-            HANDLERS[job](service, event)
+            with Heartbeat(store, delivery_id):
+                HANDLERS[job](service, event)
         status = DONE
     except Busy:
         log.info("job.busy")
@@ -379,12 +394,13 @@ def _may_change(client: GitHubClient, repo: str, pull: dict | None, user: str) -
 def _within_rate(service: Service, repo: str, number: int, user: str, command: str) -> bool:
     """One `/ortfix check` or `help` a minute per person and per pull request; the rest is ignored (and logged)."""
     keys = (f"rate:{command}:user:{user}", f"rate:{command}:pr:{repo}#{number}")
-    taken = [key for key in keys if service.store.acquire(key, COMMAND_INTERVAL)]
-    if len(taken) == len(keys):
+    owners = {key: service.store.acquire(key, COMMAND_INTERVAL) for key in keys}
+    if all(owners.values()):
         return True
-    for key in taken:
-        service.store.release(key)
-    log.info("command.rate-limited", extra={"user": user, "command": command})
+    for key, owner in owners.items():
+        if owner is not None:
+            service.store.release(key, owner)
+    log.info("command.rate-limited", extra={"user": user})
     return False
 
 
@@ -406,15 +422,10 @@ def fix_pull_job(service: Service, event: events.Event) -> None:
         config = load_config(client, service.store, repo, default_branch)
         if not config.fix_prs or config.dry_run:
             return
-        lock = f"fix-pull:{repo}"
-        if not service.store.acquire(lock, service.store.lease):
-            raise Busy(lock)
-        try:
+        with service.store.lock(f"fix-pull:{repo}", service.store.lease):
             outcome = fix.ensure_fix_pull(
                 client, service.store, repo, default_branch, config, refresher=fix.package_managers(service.settings)
             )
-        finally:
-            service.store.release(lock)
         log.info("fix-pull.done", extra={"outcome": vars(outcome)})
     finally:
         _record_calls(service, client)

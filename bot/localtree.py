@@ -36,8 +36,8 @@ def scan_root(
     Large trees are read and parsed by a process per core (threads lose to the
     GIL here; measured in bench/scan_bench.py); the scanner records the results
     in walk order either way. Returns the paths whose contents the findings
-    depend on (manifests, lockfiles, sources with something to say): what a fix
-    needs to hold in memory.
+    depend on (manifests, lockfiles, sources with something to say or that load
+    other files): what a fix needs to hold in memory.
     """
     unread: list[str] = []
     paths = _files_and_manifests(root, only) if only else _walk(root, unread, gitignore)
@@ -59,7 +59,7 @@ def scan_root(
                 scanner.report.notes.append(outcome)
             else:
                 scanner.record(outcome)
-                if outcome.result is not None and not isinstance(outcome.result, str | int):
+                if outcome.links or (outcome.result is not None and not isinstance(outcome.result, str | int)):
                     relevant.append(outcome.path)
         count += len(outcomes)
         if show:

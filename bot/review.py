@@ -36,10 +36,6 @@ CONFIG_TTL = 300.0
 _PATCH_MENTIONS = (PACKAGE, "webg", JSEP_MARK.decode())
 
 
-class Busy(Exception):
-    """Another job holds this pull request; the delivery is retried later."""
-
-
 @dataclass(frozen=True)
 class PullRequest:
     repo: str  # owner/name of the base repository
@@ -72,13 +68,8 @@ class Outcome:
 def review_pull_request(client: GitHubClient, store: Store, pr: PullRequest) -> Outcome:
     if pr.draft:
         return Outcome(skipped="draft")
-    lock = f"pr:{pr.repo}#{pr.number}"
-    if not store.acquire(lock, store.lease):  # a job killed holding it frees it when its lease ends
-        raise Busy(lock)
-    try:
+    with store.lock(f"pr:{pr.repo}#{pr.number}", store.lease):  # Busy: another job reviews it right now
         return _review(client, store, pr)
-    finally:
-        store.release(lock)
 
 
 def load_config(client: GitHubClient, store: Store, repo: str, default_branch: str) -> RepoConfig:

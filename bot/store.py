@@ -7,21 +7,34 @@ same records; the clock is passed in so tests need not sleep.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
+import secrets
 import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+log = logging.getLogger("ortfix.store")
+
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
-LEASE_SECONDS = 600  # a job running longer than this is presumed dead (its worker killed) and is redone
+# A job whose lease is not renewed for this long is presumed dead (its worker killed) and is redone. A live job
+# renews it (Heartbeat) every third of it, so a long job is never taken from a live worker.
+LEASE_SECONDS = 30
 # Checkpoints copy the write-ahead log into the database and fsync it: slow. Webhook requests only start one
 # past 40 MB of log; the worker's sweep checkpoints every minute (checkpoint()), off the request path.
 CHECKPOINT_PAGES = 10_000
+
+
+class Busy(Exception):
+    """Another job holds this lock; the delivery is retried later."""
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,11 @@ class Store(Protocol):
     lease: float  # how long a claimed job may run; the locks its job holds last as long
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
-        """Record a delivery before it is acknowledged. False: already recorded and not failed (a duplicate).
+        """Record a delivery before it is acknowledged. False: a duplicate.
+
+        A duplicate is a delivery id already recorded and not failed, or a body (by its SHA-256) already
+        recorded under another id: GitHub signs the body, not the id, so a captured body replayed under a
+        new id passes the signature check. GitHub's own "Redeliver" keeps the id, so a failed one runs again.
 
         Counts it in `ortfix_deliveries_total` (outcome queued or duplicate) in the same write.
         """
@@ -49,12 +66,20 @@ class Store(Protocol):
 
     def delivery(self, delivery_id: str) -> Delivery | None: ...
 
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        """The last deliveries: (id, event, status), newest first."""
-        ...
-
     def start(self, delivery_id: str) -> bool:
         """Claim a delivery for a run. False when it is done, or running under a live lease elsewhere."""
+        ...
+
+    def renew(self, delivery_id: str) -> None:
+        """Extend a running delivery's lease by another `lease` seconds from now (the job's heartbeat)."""
+        ...
+
+    def lapse_running(self) -> list[str]:
+        """End the lease of every running delivery, and free the job locks (none lasts past a lease), now.
+
+        For a process that knows it is the only consumer: whatever is running was left by its dead predecessor.
+        Returns the deliveries, which the sweep then redoes.
+        """
         ...
 
     def finish(self, delivery_id: str, status: str) -> None: ...
@@ -67,11 +92,24 @@ class Store(Protocol):
         """Housekeeping off the request path (SQLite: fold the write-ahead log into the database)."""
         ...
 
-    def acquire(self, name: str, ttl: float) -> bool:
-        """A lock that frees itself after `ttl` seconds, so a killed holder cannot block forever."""
+    def acquire(self, name: str, ttl: float) -> str | None:
+        """A lock that frees itself after `ttl` seconds, so a killed holder cannot block forever.
+
+        Returns the holder's random owner token, or None when another holds it.
+        """
         ...
 
-    def release(self, name: str) -> None: ...
+    def release(self, name: str, owner: str) -> None:
+        """Free the lock if `owner` still holds it (compare-and-delete): never another holder's."""
+        ...
+
+    def renew_lock(self, name: str, owner: str, ttl: float) -> bool:
+        """Give the lock `ttl` more seconds from now if `owner` still holds it."""
+        ...
+
+    def lock(self, name: str, ttl: float) -> AbstractContextManager[str]:
+        """`with store.lock(name, ttl):` held for the block, renewed by the job's heartbeat; Busy when refused."""
+        ...
 
     def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None: ...
 
@@ -92,9 +130,10 @@ CREATE TABLE IF NOT EXISTS ortfix_deliveries (
   body BLOB, updated REAL, lease REAL DEFAULT 0, swept REAL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS ortfix_deliveries_status ON ortfix_deliveries (status, updated);
-CREATE TABLE IF NOT EXISTS ortfix_locks (name TEXT PRIMARY KEY, expires REAL);
+CREATE TABLE IF NOT EXISTS ortfix_locks (name TEXT PRIMARY KEY, expires REAL, owner TEXT);
 CREATE TABLE IF NOT EXISTS ortfix_series (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
 CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ortfix_bodies (sha256 TEXT PRIMARY KEY, delivery TEXT);
 """
 
 
@@ -105,7 +144,73 @@ def private_file(path: str) -> None:
         os.chmod(path, 0o600)
 
 
-class SqliteStore:
+_HEARTBEAT: ContextVar[Heartbeat | None] = ContextVar("ortfix_heartbeat", default=None)
+
+
+class Heartbeat:
+    """While a job runs: renews its delivery's lease and the locks it takes, every third of a lease.
+
+    So a job longer than the lease keeps it on a live worker, while a SIGKILLed
+    worker's job and locks lapse within one lease. `with Heartbeat(store, id):`
+    around the job; `store.lock()` inside it registers with it.
+    """
+
+    def __init__(self, store: Store, delivery_id: str | None = None) -> None:
+        self.store = store
+        self.delivery_id = delivery_id
+        self.locks: dict[str, tuple[str, float]] = {}  # name: (owner, ttl)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name="ortfix-heartbeat", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._token = _HEARTBEAT.set(self)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        _HEARTBEAT.reset(self._token)
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self.store.lease / 3):
+            try:
+                for name, (owner, ttl) in list(self.locks.items()):  # first, so they never outlast the lease
+                    self.store.renew_lock(name, owner, ttl)
+                if self.delivery_id is not None:
+                    self.store.renew(self.delivery_id)
+            except Exception:  # the store is briefly away (a Redis restart): the next beat tries again
+                log.warning("heartbeat.failed", exc_info=True)
+
+
+class _Locking:
+    """`lock()` on top of a backend's acquire and release."""
+
+    lease: float
+
+    def acquire(self, name: str, ttl: float) -> str | None:
+        raise NotImplementedError
+
+    def release(self, name: str, owner: str) -> None:
+        raise NotImplementedError
+
+    @contextmanager
+    def lock(self, name: str, ttl: float) -> Iterator[str]:
+        owner = self.acquire(name, ttl)
+        if owner is None:
+            raise Busy(name)
+        heartbeat = _HEARTBEAT.get()
+        if heartbeat is not None:
+            heartbeat.locks[name] = (owner, ttl)
+        try:
+            yield owner
+        finally:
+            if heartbeat is not None:
+                heartbeat.locks.pop(name, None)
+            self.release(name, owner)
+
+
+class SqliteStore(_Locking):
     def __init__(self, path: str, clock: Callable[[], float] = time.time, lease: float = LEASE_SECONDS) -> None:
         self.path = path
         self.clock = clock
@@ -114,6 +219,8 @@ class SqliteStore:
         private_file(path)
         with self._db() as db:
             db.executescript(_SCHEMA)
+            if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(ortfix_locks)")}:
+                db.execute("ALTER TABLE ortfix_locks ADD COLUMN owner TEXT")  # a database from before owners
 
     def _db(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)
@@ -129,10 +236,13 @@ class SqliteStore:
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         db = self._db()
         now = self.clock()
+        digest = hashlib.sha256(body).hexdigest()
         body = zlib.compress(body, 1)  # a fifth of the bytes through the write-ahead log
         db.execute("BEGIN IMMEDIATE")  # one write, one lock: the hot path of every webhook
         try:
-            new = (
+            db.execute("INSERT OR IGNORE INTO ortfix_bodies (sha256, delivery) VALUES (?, ?)", (digest, delivery_id))
+            (owner,) = db.execute("SELECT delivery FROM ortfix_bodies WHERE sha256 = ?", (digest,)).fetchone()
+            new = owner == delivery_id and (
                 db.execute(
                     "INSERT OR IGNORE INTO ortfix_deliveries (id, event, action, status, body, updated) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -163,12 +273,6 @@ class SqliteStore:
         delivery_id, event, action, status, attempts, body = row
         return Delivery(delivery_id, event, action, status, attempts, zlib.decompress(body) if body else b"")
 
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        rows = self._db().execute(
-            "SELECT id, event, status FROM ortfix_deliveries ORDER BY updated DESC LIMIT ?", (count,)
-        )
-        return [tuple(row) for row in rows]
-
     def start(self, delivery_id: str) -> bool:
         now = self.clock()
         return bool(
@@ -180,6 +284,18 @@ class SqliteStore:
             )
             .rowcount
         )
+
+    def renew(self, delivery_id: str) -> None:
+        self._db().execute(
+            "UPDATE ortfix_deliveries SET lease = ? WHERE id = ? AND status = ?",
+            (self.clock() + self.lease, delivery_id, RUNNING),
+        )
+
+    def lapse_running(self) -> list[str]:
+        db = self._db()
+        db.execute("DELETE FROM ortfix_locks WHERE expires <= ?", (self.clock() + self.lease,))
+        rows = db.execute("UPDATE ortfix_deliveries SET lease = 0, swept = 0 WHERE status = ? RETURNING id", (RUNNING,))
+        return [row[0] for row in rows]
 
     def finish(self, delivery_id: str, status: str) -> None:
         self._db().execute(
@@ -207,21 +323,24 @@ class SqliteStore:
     def checkpoint(self) -> None:
         self._db().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def acquire(self, name: str, ttl: float) -> bool:
-        db = self._db()
+    def acquire(self, name: str, ttl: float) -> str | None:
         now = self.clock()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            row = db.execute("SELECT expires FROM ortfix_locks WHERE name = ?", (name,)).fetchone()
-            if row and row[0] > now:
-                return False
-            db.execute("INSERT OR REPLACE INTO ortfix_locks (name, expires) VALUES (?, ?)", (name, now + ttl))
-            return True
-        finally:
-            db.execute("COMMIT")
+        owner = secrets.token_hex(16)
+        taken = self._db().execute(
+            "INSERT INTO ortfix_locks (name, expires, owner) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET expires = excluded.expires, owner = excluded.owner WHERE expires <= ?",
+            (name, now + ttl, owner, now),
+        )
+        return owner if taken.rowcount else None
 
-    def release(self, name: str) -> None:
-        self._db().execute("DELETE FROM ortfix_locks WHERE name = ?", (name,))
+    def release(self, name: str, owner: str) -> None:
+        self._db().execute("DELETE FROM ortfix_locks WHERE name = ? AND owner = ?", (name, owner))
+
+    def renew_lock(self, name: str, owner: str, ttl: float) -> bool:
+        renewed = self._db().execute(
+            "UPDATE ortfix_locks SET expires = ? WHERE name = ? AND owner = ?", (self.clock() + ttl, name, owner)
+        )
+        return bool(renewed.rowcount)
 
     def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
         self._add(self._db(), counter, labels, amount)
@@ -252,8 +371,8 @@ class SqliteStore:
         return row[0] if row else None
 
 
-class RedisStore:
-    """The same records in Redis: a hash per delivery, sorted sets by status, SET NX PX locks."""
+class RedisStore(_Locking):
+    """The same records in Redis: a hash per delivery, sorted sets by status, SET NX PX locks with owners."""
 
     _START = """
     local status = redis.call('HGET', KEYS[1], 'status')
@@ -268,6 +387,16 @@ class RedisStore:
     end
     return 0
     """
+    _RENEW = """
+    if redis.call('HGET', KEYS[1], 'status') == 'running' then
+      redis.call('HSET', KEYS[1], 'lease', ARGV[1])
+      redis.call('ZADD', KEYS[2], 'XX', ARGV[1], ARGV[2])
+    end
+    """
+    _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+    _RENEW_LOCK = (
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+    )
 
     def __init__(
         self, url: str, clock: Callable[[], float] = time.time, prefix: str = "ortfix:", lease: float = LEASE_SECONDS
@@ -279,6 +408,9 @@ class RedisStore:
         self.lease = lease
         self.prefix = prefix
         self._start = self.redis.register_script(self._START)
+        self._renew = self.redis.register_script(self._RENEW)
+        self._release = self.redis.register_script(self._RELEASE)
+        self._renew_lock = self.redis.register_script(self._RENEW_LOCK)
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -287,6 +419,10 @@ class RedisStore:
         key = self._key("delivery", delivery_id)
         now = self.clock()
         fields = {"event": event, "action": action, "status": QUEUED, "attempts": 0, "body": body, "updated": now}
+        body_key = self._key("body", hashlib.sha256(body).hexdigest())
+        if not self.redis.set(body_key, delivery_id, nx=True) and self.redis.get(body_key) != delivery_id.encode():
+            self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
+            return False
         if self.redis.hsetnx(key, "status", QUEUED):
             self.redis.hset(key, mapping=fields)
         elif self.redis.hget(key, "status") == FAILED.encode():
@@ -295,8 +431,6 @@ class RedisStore:
             self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
             return False
         pipe = self.redis.pipeline()
-        pipe.lpush(self._key("recent"), delivery_id)
-        pipe.ltrim(self._key("recent"), 0, 99)
         pipe.zadd(self._key("queued"), {delivery_id: now})
         pipe.hincrbyfloat(
             self._key("series", "ortfix_deliveries_total"), _labels({"event": event, "outcome": "queued"}), 1
@@ -317,17 +451,25 @@ class RedisStore:
             raw.get(b"body", b""),
         )
 
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        found = []
-        for raw in self.redis.lrange(self._key("recent"), 0, count - 1):
-            delivery = self.delivery(raw.decode())
-            if delivery is not None:
-                found.append((delivery.id, delivery.event, delivery.status))
-        return found
-
     def start(self, delivery_id: str) -> bool:
         keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("running")]
         return bool(self._start(keys=keys, args=[self.clock(), self.lease, delivery_id]))
+
+    def renew(self, delivery_id: str) -> None:
+        keys = [self._key("delivery", delivery_id), self._key("running")]
+        self._renew(keys=keys, args=[self.clock() + self.lease, delivery_id])
+
+    def lapse_running(self) -> list[str]:
+        for key in self.redis.scan_iter(self._key("lock", "*")):
+            if 0 <= self.redis.pttl(key) <= self.lease * 1000:
+                self.redis.delete(key)
+        running = [member.decode() for member in self.redis.zrange(self._key("running"), 0, -1)]
+        pipe = self.redis.pipeline()
+        for delivery_id in running:
+            pipe.hset(self._key("delivery", delivery_id), "lease", 0)
+            pipe.zadd(self._key("running"), {delivery_id: 0}, xx=True)
+        pipe.execute()
+        return running
 
     def finish(self, delivery_id: str, status: str) -> None:
         key = self._key("delivery", delivery_id)
@@ -352,11 +494,15 @@ class RedisStore:
     def checkpoint(self) -> None:
         """Redis persists on its own schedule."""
 
-    def acquire(self, name: str, ttl: float) -> bool:
-        return bool(self.redis.set(self._key("lock", name), "1", nx=True, px=int(ttl * 1000)))
+    def acquire(self, name: str, ttl: float) -> str | None:
+        owner = secrets.token_hex(16)
+        return owner if self.redis.set(self._key("lock", name), owner, nx=True, px=int(ttl * 1000)) else None
 
-    def release(self, name: str) -> None:
-        self.redis.delete(self._key("lock", name))
+    def release(self, name: str, owner: str) -> None:
+        self._release(keys=[self._key("lock", name)], args=[owner])
+
+    def renew_lock(self, name: str, owner: str, ttl: float) -> bool:
+        return bool(self._renew_lock(keys=[self._key("lock", name)], args=[owner, int(ttl * 1000)]))
 
     def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
         self.redis.hincrbyfloat(self._key("series", counter), _labels(labels), amount)

@@ -12,8 +12,7 @@ from bot.github_client import GitHubError
 from bot.jobs import build, fan_out_audits
 from bot.repo_config import RepoConfig
 from bot.repo_scan import scan_commit
-from bot.review import Busy
-from bot.store import RedisStore
+from bot.store import Busy, RedisStore
 
 REPO = "octo-org/web-app"
 MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'

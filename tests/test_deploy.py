@@ -48,7 +48,7 @@ def test_ports_probes_and_commands_agree(settings, service) -> None:
     worker = containers("Deployment", "ortfix-worker")[0]
     assert worker["command"] == ["ortfix", "worker"] and worker["envFrom"] == [{"secretRef": {"name": "ortfix"}}]
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
-    assert compose["web"]["command"] == WEB_COMMAND and compose["web"]["ports"] == ["3000:3000"]
+    assert compose["web"]["command"] == WEB_COMMAND and compose["web"]["ports"] == ["3000-3001:3000"]
     assert compose["worker"]["command"] == ["ortfix", "worker"]
     procfile = dict(line.split(": ", 1) for line in (ROOT / "Procfile").read_text().splitlines())
     assert "'bot.web:wsgi()'" in procfile["web"] and procfile["worker"] == "ortfix worker"
@@ -76,6 +76,17 @@ def test_images_and_the_webhook_path() -> None:
 def test_the_dockerfile_is_slim_non_root_and_has_npm() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
-    assert "nodejs npm" in dockerfile and "corepack enable" in dockerfile
+    assert "nodejs npm" in dockerfile and "ortfix install-tools" in dockerfile and "corepack" not in dockerfile
     assert re.search(r"^USER ortfix$", dockerfile, re.MULTILINE)
     assert 'CMD ["ortfix", "serve"]' in dockerfile and "EXPOSE 3000" in dockerfile
+
+
+def test_two_web_processes_and_two_workers_share_only_redis() -> None:
+    """Compose and Kubernetes both run the multi-host shape the soak proves: 2 web, 2 workers, state in Redis only."""
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    deployments = {d["metadata"]["name"]: d for d in k8s() if d["kind"] == "Deployment"}
+    for service, deployment in (("web", "ortfix-web"), ("worker", "ortfix-worker")):
+        assert compose[service]["deploy"]["replicas"] == deployments[deployment]["spec"]["replicas"] == 2
+        assert compose[service]["environment"]["REDIS_URL"].startswith("redis://")
+        assert "volumes" not in compose[service]
+        assert "volumes" not in deployments[deployment]["spec"]["template"]["spec"]

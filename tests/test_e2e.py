@@ -14,13 +14,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from bot import events
 from bot.detector import scan_files
@@ -39,18 +37,9 @@ ORTFIX = str(Path(sys.executable).with_name("ortfix"))
 
 
 @pytest.fixture
-def github(openapi_spec):
+def github(github_http):
     """The fake GitHub as a real HTTP server on 127.0.0.1."""
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    fake = FakeGitHub(None, openapi_spec)
-    server = make_server("127.0.0.1", 0, fake.wsgi, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_port}"
-    yield fake
-    server.shutdown()
-    assert fake.violations == [], "requests the fake GitHub refused (a route miss or an OpenAPI violation)"
+    return github_http
 
 
 class Ortfix:
@@ -252,7 +241,9 @@ def test_github_errors_and_rate_limits_during_a_review_land_it_once(ortfix, gith
     assert len(pull.reviews) == 1 and len(pull.comments) == 1
 
 
-def test_a_worker_killed_mid_job_is_redone_after_restart_and_posts_once(ortfix, github) -> None:
+def test_a_worker_killed_mid_job_is_redone_within_a_minute_and_posts_once(ortfix, github) -> None:
+    """SIGKILL mid-review, a new worker at once, the default lease: the review lands once, within 60 s."""
+    del ortfix.env["ORTFIX_LEASE_SECONDS"]  # the deployed default
     pull = add_pull(github, 10, {"src/model.js": MODEL})
     github.slow("GET", r"/pulls/10/comments", 8)  # the job stops here, after the check run, before the review
     ortfix.start_worker()
@@ -261,11 +252,66 @@ def test_a_worker_killed_mid_job_is_redone_after_restart_and_posts_once(ortfix, 
     ortfix.kill_worker()
     assert pull.reviews == []
     github.delays.clear()
-    time.sleep(3.5)  # the dead worker's lease (and the PR lock it held) runs out
-    ortfix.start_worker()  # its start-up sweep queues the orphan again
-    wait_for(lambda: pull.reviews, message="the job was lost")
+    ortfix.start_worker()
+    up = time.monotonic()
+    wait_for(lambda: pull.reviews, 75, message="the job was lost")
+    assert time.monotonic() - up < 60
     time.sleep(1)
     assert len(pull.reviews) == 1 and github.count("POST", r"/check-runs$") == 1
+
+
+def test_a_job_longer_than_its_lease_stays_with_its_live_worker(ortfix, github) -> None:
+    """A review slowed to three leases (3 s each) on a live worker, with a second worker sweeping: run once."""
+    pull = add_pull(github, 12, {"src/model.js": MODEL})
+    github.slow("GET", r"/pulls/12/comments", 9)
+    ortfix.start_worker()
+    first = ortfix.worker
+    ortfix.start_worker()  # a second consumer, whose sweeps would take the job if its lease lapsed
+    try:
+        assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+        wait_for(lambda: pull.reviews, 60, message="no review")
+        time.sleep(1)
+        assert len(pull.reviews) == 1 and github.count("GET", r"/pulls/12/comments") == 1
+    finally:
+        assert first is not None
+        first.terminate()
+        first.wait(timeout=30)
+
+
+def test_serve_restarted_after_sigkill_redoes_the_running_job_at_once(tmp_path, private_key, github) -> None:
+    """`ortfix serve` on SQLite SIGKILLed mid-review and started again: the review lands once, long before the lease."""
+    env = service_env(private_key, github, ORTFIX_DB=str(tmp_path / "ortfix.db"))
+    del env["ORTFIX_LEASE_SECONDS"]  # 30 s: the job must not wait for it
+    port = free_port()
+    env["PORT"] = str(port)
+    ortfix = Ortfix(tmp_path, env)
+    ortfix.port = port
+    pull = add_pull(github, 13, {"src/model.js": MODEL})
+    github.slow("GET", r"/pulls/13/comments", 8)
+
+    def serve() -> subprocess.Popen:
+        command = [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"]
+        process = subprocess.Popen(command, env=env, cwd=tmp_path, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), 30, "ortfix serve did not start")
+        return process
+
+    process = serve()
+    try:
+        assert ortfix.send("pull_request", opened(pull), "d-1") == 202
+        wait_for(lambda: github.count("GET", r"/pulls/13/comments"), message="the job never started")
+        os.killpg(process.pid, signal.SIGKILL)  # the consumer and gunicorn with it: nothing cleans up
+        process.wait(timeout=10)
+        github.delays.clear()
+        wait_for(lambda: not _up(f"http://127.0.0.1:{port}/healthz"), 10, "the old server still answers")
+        process = serve()
+        up = time.monotonic()
+        wait_for(lambda: pull.reviews, 60, message="the job was lost")
+        assert time.monotonic() - up < 10
+        time.sleep(1)
+        assert len(pull.reviews) == 1 and github.count("POST", r"/check-runs$") == 1
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
 
 
 def test_a_flood_while_no_worker_runs_is_all_processed_after(ortfix, github) -> None:

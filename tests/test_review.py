@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bot import render
-from bot.review import MAX_INLINE, Busy, PullRequest, review_pull_request
-from bot.store import SqliteStore
+from bot.review import MAX_INLINE, PullRequest, review_pull_request
+from bot.store import Busy, SqliteStore
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
 
@@ -326,7 +326,7 @@ def test_dropped_connections_are_retried_and_a_dropped_review_post_lands_once(se
 
 
 def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, github) -> None:
-    """A signed body replayed with a new X-GitHub-Delivery is queued (GitHub signs bodies, not ids) and is harmless."""
+    """A signed body replayed under a new X-GitHub-Delivery is refused; the same head delivered twice is harmless."""
     import json
 
     from bot.jobs import run_delivery
@@ -334,9 +334,11 @@ def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, 
 
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
     body = json.dumps(pull_request_payload("opened", REPO, 7, pull.head_sha)).encode()
-    for delivery in ("original", "replay"):
-        assert service.store.accept(delivery, "pull_request", "opened", body)
-        run_delivery(service, delivery)
+    assert service.store.accept("original", "pull_request", "opened", body)
+    run_delivery(service, "original")
+    assert not service.store.accept("replay", "pull_request", "opened", body)
+    assert service.store.accept("again", "pull_request", "opened", body + b"\n")  # another delivery, same head
+    run_delivery(service, "again")
     assert len(pull.reviews) == 1 and len(pull.comments) == 1
 
 

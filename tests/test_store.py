@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from bot.store import DONE, FAILED, LEASE_SECONDS, RedisStore, SqliteStore
+from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Heartbeat, RedisStore, SqliteStore
 from tests.conftest import Clock
 
 
@@ -36,6 +38,24 @@ def test_a_failed_delivery_can_be_accepted_again(store_and_clock) -> None:
     assert store.delivery("d1").body == b"{2}"
 
 
+def test_a_body_replayed_under_another_delivery_id_is_a_duplicate(store_and_clock) -> None:
+    """GitHub signs the body, not the id: the same body under a new id is refused, counted as a duplicate."""
+    store, _ = store_and_clock
+    assert store.accept("d1", "pull_request", "opened", b'{"number": 7}')
+    assert not store.accept("d2", "pull_request", "opened", b'{"number": 7}')
+    assert store.delivery("d2") is None
+    assert ("ortfix_deliveries_total", {"event": "pull_request", "outcome": "duplicate"}, 1.0) in store.series()
+
+
+def test_a_failed_delivery_redelivered_with_its_body_is_accepted(store_and_clock) -> None:
+    """GitHub's Redeliver: the same id and the same body; after a failure it runs again."""
+    store, _ = store_and_clock
+    store.accept("d1", "pull_request", "opened", b'{"number": 7}')
+    store.start("d1")
+    store.finish("d1", FAILED)
+    assert store.accept("d1", "pull_request", "opened", b'{"number": 7}')
+
+
 def test_start_claims_once(store_and_clock) -> None:
     """Two workers given the same delivery: one runs it; a done delivery never runs again."""
     store, _ = store_and_clock
@@ -63,8 +83,8 @@ def test_a_job_whose_worker_died_is_an_orphan_after_its_lease(store_and_clock) -
 def test_a_delivery_queued_too_long_is_an_orphan(store_and_clock) -> None:
     """Recorded but never started within the grace (its task lost with a dead worker): queued again."""
     store, clock = store_and_clock
-    store.accept("d1", "pull_request", "opened", b"{}")
-    store.accept("d2", "pull_request", "opened", b"{}")
+    store.accept("d1", "pull_request", "opened", b'{"n": 1}')
+    store.accept("d2", "pull_request", "opened", b'{"n": 2}')
     store.start("d2")
     store.finish("d2", DONE)
     clock.now += 61
@@ -73,13 +93,98 @@ def test_a_delivery_queued_too_long_is_an_orphan(store_and_clock) -> None:
 
 def test_locks_expire(store_and_clock) -> None:
     store, clock = store_and_clock
-    assert store.acquire("pr:a#1", 30)
+    owner = store.acquire("pr:a#1", 30)
+    assert owner
     assert not store.acquire("pr:a#1", 30)
-    store.release("pr:a#1")
+    store.release("pr:a#1", owner)
     assert store.acquire("pr:a#1", 30)
     if isinstance(store, SqliteStore):
-        clock.now += 31  # Redis expires keys on its own clock; the SET PX path is covered by release above
+        clock.now += 31  # Redis expires keys on its own clock: test_a_lock_lasts_its_ttl
         assert store.acquire("pr:a#1", 30)
+
+
+def _wait(store, clock: Clock, seconds: float) -> None:
+    """Let `seconds` pass: on the test clock for SQLite, on Redis's own clock (real time) for Redis."""
+    if isinstance(store, SqliteStore):
+        clock.now += seconds
+    else:
+        time.sleep(seconds)
+
+
+def test_a_lock_lasts_its_ttl(store_and_clock) -> None:
+    """Still refused one second before its ttl runs out, free one second after."""
+    store, clock = store_and_clock
+    ttl = 2 if isinstance(store, RedisStore) else 30
+    assert store.acquire("pr:a#1", ttl)
+    _wait(store, clock, ttl - 1)
+    assert store.acquire("pr:a#1", ttl) is None
+    _wait(store, clock, 2)
+    assert store.acquire("pr:a#1", ttl)
+
+
+def test_a_release_by_another_owner_leaves_the_lock(store_and_clock) -> None:
+    """A job whose lock lapsed and was taken by another cannot free the new holder's lock."""
+    store, clock = store_and_clock
+    stale = store.acquire("pr:a#1", 1)
+    _wait(store, clock, 1.1)
+    current = store.acquire("pr:a#1", 30)
+    assert current and current != stale
+    store.release("pr:a#1", stale)
+    assert store.acquire("pr:a#1", 30) is None
+    store.release("pr:a#1", current)
+    assert store.acquire("pr:a#1", 30)
+
+
+def test_lock_holds_for_the_block_and_frees_after(store_and_clock) -> None:
+    """`with store.lock()`: a second taker gets Busy inside; the lock is free after, even when the block raised."""
+    store, _ = store_and_clock
+    with pytest.raises(KeyError), store.lock("pr:a#1", 30):
+        with pytest.raises(Busy), store.lock("pr:a#1", 30):
+            pass
+        raise KeyError
+    assert store.acquire("pr:a#1", 30)
+
+
+def test_a_renewed_lock_outlives_its_first_ttl(store_and_clock) -> None:
+    """Renewal by its owner extends it; renewal by a stale owner does not."""
+    store, clock = store_and_clock
+    owner = store.acquire("pr:a#1", 2)
+    assert not store.renew_lock("pr:a#1", "someone-else", 2)
+    _wait(store, clock, 1.2)
+    assert store.renew_lock("pr:a#1", owner, 2)
+    _wait(store, clock, 1.2)
+    assert store.acquire("pr:a#1", 2) is None
+
+
+def test_a_heartbeat_keeps_a_long_job_and_its_locks(tmp_path) -> None:
+    """A job running three leases long on a live worker is never an orphan, nor startable elsewhere; nor is its lock."""
+    store = SqliteStore(str(tmp_path / "s.db"), lease=0.3)
+    store.accept("d1", "pull_request", "opened", b"{}")
+    assert store.start("d1")
+    with Heartbeat(store, "d1"), store.lock("pr:a#1", store.lease):
+        for _ in range(9):
+            time.sleep(0.1)
+            assert store.orphans(queued_grace=60) == [] and not store.start("d1")
+            assert store.acquire("pr:a#1", 1) is None
+    assert store.acquire("pr:a#1", 1)
+    time.sleep(0.4)
+    assert store.orphans(queued_grace=60) == ["d1"]  # no heartbeat now: its lease lapses
+
+
+def test_lapse_running_makes_every_running_job_an_orphan_now(store_and_clock) -> None:
+    """At start of the single-process service, jobs marked running were left by its dead predecessor."""
+    store, _ = store_and_clock
+    for delivery in ("d1", "d2", "d3"):
+        store.accept(delivery, "pull_request", "opened", b"{}")
+    store.start("d1")
+    store.start("d2")
+    store.finish("d2", DONE)
+    assert store.acquire("pr:a#1", store.lease) and store.acquire("audit-week:a:2026-W49", 8 * 24 * 3600)
+    assert store.lapse_running() == ["d1"]
+    assert store.orphans(queued_grace=60) == ["d1"]
+    assert store.start("d1")
+    assert store.acquire("pr:a#1", store.lease)  # the dead job's lock is free
+    assert store.acquire("audit-week:a:2026-W49", 60) is None  # a week's mark is not a job's lock
 
 
 def test_counters_gauges_and_values(store_and_clock) -> None:
