@@ -186,6 +186,7 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     assert len(pull.reviews) == 1 and pull.comments == []  # the answered-by-fix comment is gone, nothing new
 
     add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
+    github.repo(REPO).permissions["author"] = "write"  # a branch of this repository: its author can push to it
     comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
     comment["repository"].update({"full_name": REPO, "default_branch": "main"})
     comment["issue"].update({"number": 8})
