@@ -330,13 +330,14 @@ def command_job(service: Service, event: events.Event) -> None:
         client.react(repo, comment["id"], "eyes")
         _command(service, client, payload, command, repo, number)
         client.react(repo, comment["id"], "rocket")
-    except Exception as error:
+    except GitHubError as error:  # GitHub refused a step: say so; anything else fails the delivery, to be retried
         log.exception("command.failed")
         client.react(repo, comment["id"], "confused")
-        client.comment(repo, number, render.FAILED.format(reason=_reason(error), delivery=event.delivery_id))
+        reason = f"GitHub answered {error.status}"
+        client.comment(repo, number, render.FAILED.format(reason=reason, delivery=event.delivery_id))
     finally:
-        service.store.put(done_key, "1")
         _record_calls(service, client)
+    service.store.put(done_key, "1")
 
 
 def _command(
@@ -411,12 +412,6 @@ def _within_rate(service: Service, repo: str, number: int, user: str, command: s
             service.store.release(key, owner)
     log.info("command.rate-limited", extra={"user": user})
     return False
-
-
-def _reason(error: Exception) -> str:
-    if isinstance(error, GitHubError):
-        return f"GitHub answered {error.status}"
-    return type(error).__name__
 
 
 def audit_new_job(service: Service, event: events.Event) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import os
 import shutil
 import socket
@@ -51,6 +52,37 @@ def sarif_schema() -> dict:
             assert member is not None
             cached.write_bytes(io.BytesIO(member.read()).getvalue())
     return json.loads(cached.read_text("utf-8"))
+
+
+# --- failures that must not go unnoticed ------------------------------------------------------------
+
+FAILURE_LOGS = ("command.failed", "job.failed")
+
+
+class _Failures(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.seen: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage() in FAILURE_LOGS:
+            self.seen.append(f"{record.getMessage()}: {record.exc_info[1]!r}" if record.exc_info else record.msg)
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_failure_logs(request):
+    """A job or command that fails fails the test, unless the test says it expects that (`expects_failure_log`)."""
+    failures = _Failures()
+    logger = logging.getLogger("ortfix")
+    logger.addHandler(failures)
+    try:
+        yield failures
+    finally:
+        logger.removeHandler(failures)
+    if request.node.get_closest_marker("expects_failure_log"):
+        assert failures.seen, "the test expected a command.failed or job.failed log and none came"
+    else:
+        assert failures.seen == [], "a job or command failed"
 
 
 # --- the service -----------------------------------------------------------------------------------
@@ -102,7 +134,9 @@ def github(openapi_spec):
     from tests.fake_github import FakeGitHub
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield FakeGitHub(mock, openapi_spec)
+        fake = FakeGitHub(mock, openapi_spec)
+        yield fake
+    assert fake.violations == [], "requests the fake GitHub refused (a route miss or an OpenAPI violation)"
 
 
 @contextlib.contextmanager
@@ -130,6 +164,7 @@ def github_http(openapi_spec):
 
     with served(FakeGitHub(None, openapi_spec)) as fake:
         yield fake
+    assert fake.violations == [], "requests the fake GitHub refused (a route miss or an OpenAPI violation)"
 
 
 @pytest.fixture

@@ -258,6 +258,7 @@ class FakeGitHub:
         self.blobs: dict[str, bytes] = {}
         self.check_runs: dict[int, dict] = {}
         self.calls: list[tuple[str, str]] = []
+        self.violations: list[str] = []  # route misses, OpenAPI violations, harness errors: asserted empty at teardown
         self.graphql_queries = 0
         self.not_modified = 0
         self.hook_deliveries: list[dict] = []  # what GitHub's "Recent Deliveries" shows
@@ -398,8 +399,15 @@ class FakeGitHub:
     # --- the door -------------------------------------------------------------------------------
 
     def _dispatch(self, request: requests.PreparedRequest):
+        """Answer one request. An error here is also recorded, because the code under test may catch what it raises."""
         with self._lock:  # one request at a time, as the state is shared
-            return self._dispatch_locked(request)
+            try:
+                return self._dispatch_locked(request)
+            except requests.ConnectionError:
+                raise  # an injected fault (`drop`), not a mistake
+            except Exception as error:
+                self.violations.append(f"{request.method} {urlsplit(request.url).path}: {error!r}")
+                raise
 
     def _dispatch_locked(self, request: requests.PreparedRequest):
         parts = urlsplit(request.url)

@@ -284,12 +284,30 @@ def test_check_reruns_the_review_and_help_answers(service, github) -> None:
     assert replies(github) == [render.HELP]
 
 
+@pytest.mark.expects_failure_log
 def test_a_failure_gets_a_confused_reaction_and_a_reply(service, github) -> None:
     make_pull(github)
     github.fail("GET", r"/pulls/31$", 404)
     deliver(service, "issue_comment", comment_payload("/ortfix"))
     assert [r for _, r in github.repo(REPO).reactions] == ["eyes", "confused"]
     assert "GitHub answered 404" in replies(github)[0]
+
+
+@pytest.mark.expects_failure_log
+def test_an_error_that_is_not_githubs_fails_the_delivery_and_is_retried(service, github) -> None:
+    """A harness error (the test's GitHub lacks the commit route) is no "could not finish" reply: the retry does it."""
+    make_pull(github)
+    routes = github.routes
+    github.routes = [route for route in routes if route[2] != github._create_commit]
+    with pytest.raises(AssertionError, match="no route"):
+        deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert replies(github) == [] and [r for _, r in github.repo(REPO).reactions] == ["eyes"]
+    assert [v.split(":")[0] for v in github.violations] == [f"POST /repos/{REPO}/git/commits"]
+    github.violations.clear()
+    github.routes = routes
+    run_delivery(service, "c-1")
+    assert "'onnxruntime-web/webgpu'" in github.commits[github.repo(REPO).refs["feature"]].files["src/model.js"]
+    assert len(replies(github)) == 1
 
 
 def test_comments_by_bots_and_without_commands_are_not_routed() -> None:

@@ -100,6 +100,7 @@ def test_running_a_delivery_twice_posts_once(queue_service, github) -> None:
     assert len(pull.reviews) == 1 and github.count("POST", "/reviews$") == 1
 
 
+@pytest.mark.expects_failure_log
 def test_a_failing_job_is_marked_failed_and_retried_by_the_queue(queue_service, github) -> None:
     """GitHub down for the review's first calls: the job fails, huey schedules a retry, the retry succeeds."""
     service, _ = queue_service

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import nodesemver
 import pytest
 
 from bot.detector.specifiers import classify, rewrite
@@ -26,6 +27,7 @@ JSD = "https://cdn.jsdelivr.net/npm/onnxruntime-web"
         (f"{JSD}@1.26.0/dist/ort.min.mjs", ".", "1.26.0", f"{JSD}@1.26.0/dist/ort.webgpu.min.mjs"),
         (f"{JSD}@1.26.0/dist/ort.js", ".", "1.26.0", f"{JSD}@1.26.0/dist/ort.webgpu.js"),
         (f"{JSD}@1.22.0", ".", "1.22.0", f"{JSD}@1.30.0/dist/ort.webgpu.min.js"),
+        (f"{JSD}@1.9.0/dist/ort.min.js", ".", "1.9.0", f"{JSD}@1.30.0/dist/ort.webgpu.min.js"),  # 1.9 < 1.23
         (f"{JSD}@1.26.0/+esm", ".", "1.26.0", f"{JSD}@1.26.0/dist/ort.webgpu.bundle.min.mjs"),
         (f"{JSD}@1.18.0/dist/esm/ort.min.js", ".", "1.18.0", f"{JSD}@1.30.0/dist/ort.webgpu.min.mjs"),
         ("https://unpkg.com/onnxruntime-web", ".", None, "https://unpkg.com/onnxruntime-web/dist/ort.webgpu.min.js"),
@@ -55,7 +57,7 @@ def test_jsep_entries_are_classified_and_rewritten(spec: str, entry: str, versio
     target = classify(spec)
     assert target is not None
     assert (target.entry, target.version) == (entry, version)
-    old = version is not None and version < "1.23"
+    old = version is not None and nodesemver.lt(version, "1.23.0", loose=False)
     assert rewrite(spec, "./webgpu", "1.30.0" if old else None) == native
 
 

@@ -170,6 +170,23 @@ def test_healthz_and_metrics_after_bad_input(client) -> None:
     assert "ortfix_queue_depth 1.0" in text
 
 
+@pytest.mark.parametrize("secret", [None, ""])
+def test_without_a_webhook_secret_every_delivery_is_refused(secret, settings, service) -> None:
+    """No secret set: unsigned, signed with an empty key, or signed with any key, nothing is accepted or queued."""
+    import dataclasses
+    import hashlib
+    import hmac
+
+    unset = dataclasses.replace(settings, webhook_secret=secret)
+    client = create_app(unset, dataclasses.replace(service, settings=unset)).test_client()
+    body = json.dumps(opened()).encode()
+    empty_key = "sha256=" + hmac.new(b"", body, hashlib.sha256).hexdigest()
+    for delivery, signature in [("d-1", ""), ("d-2", empty_key), ("d-3", events.sign(SECRET, body))]:
+        assert post(client, "pull_request", body, delivery, signature=signature).status_code == 401
+        assert service.store.delivery(delivery) is None
+    assert service.huey.pending_count() == 0
+
+
 def test_metrics_needs_the_bearer_token(client) -> None:
     """No token, a wrong one or another scheme: 401 and no series; the right bearer token: the series."""
     assert client.get("/metrics").status_code == 401
