@@ -11,7 +11,7 @@ from bot import events
 from bot.jobs import build, run_delivery
 from bot.store import LEASE_SECONDS, RedisStore, SqliteStore
 from bot.web import create_app
-from tests.conftest import SECRET, Clock, pull_request_payload
+from tests.conftest import METRICS_AUTH, SECRET, Clock, pull_request_payload
 from tests.fake_github import PullRequest as FakePull
 
 REPO = "octo-org/web-app"
@@ -183,6 +183,7 @@ def test_metrics_show_graphql_points_apart_from_rest_calls(queue_service, github
     service, _ = queue_service
     github.add_pull(deliver(service))
     work(service)
-    text = create_app(service.settings, service).test_client().get("/metrics").get_data(as_text=True)
+    client = create_app(service.settings, service).test_client()
+    text = client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
     assert 'ortfix_github_graphql_points_total{installation="42"} 1.0' in text
     assert 'ortfix_github_graphql_remaining{installation="42"} 4998.0' in text
