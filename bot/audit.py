@@ -51,7 +51,10 @@ class AuditOutcome:
     summary: dict | None = None  # for the org-wide view: findings by rule, versions in use
 
 
-def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run: bool = False) -> AuditOutcome:
+def audit_repository(
+    client: GitHubClient, store: Store, repo: RepoInfo, web_url: str, dry_run: bool = False
+) -> AuditOutcome:
+    """Audit `repo`'s default branch; the issue's links go to `web_url` (github.com or an Enterprise Server)."""
     if repo.archived or repo.fork:
         return AuditOutcome("skipped")
     with store.lock(f"audit-lock:{repo.full_name}", store.lease):  # Busy: another audits it now; one issue, not two
@@ -59,7 +62,7 @@ def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run
         if state.get("retry_at", 0) > store.clock():
             return AuditOutcome("waiting")  # failed before: backing off instead of failing the same way every week
         try:
-            return _audit(client, store, repo, state, dry_run)
+            return _audit(client, store, repo, state, web_url, dry_run)
         except Exception:
             failures = state.get("failures", 0) + 1
             state.update(failures=failures, retry_at=store.clock() + WEEK * (2 ** (failures - 1) - 1))
@@ -67,7 +70,9 @@ def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run
             raise
 
 
-def _audit(client: GitHubClient, store: Store, repo: RepoInfo, state: dict, dry_run: bool) -> AuditOutcome:
+def _audit(
+    client: GitHubClient, store: Store, repo: RepoInfo, state: dict, web_url: str, dry_run: bool
+) -> AuditOutcome:
     # the tree by branch name, conditional: one call, and a 304 (free) when nothing changed
     listing = client.listing(repo.full_name, repo.default_branch, state.get("etag"))
     if listing is None and "outcome" in state:
@@ -100,7 +105,7 @@ def _audit(client: GitHubClient, store: Store, repo: RepoInfo, state: dict, dry_
     elif findings:
         head = _head(client, repo)  # the commit, for links that stay true after the branch moves
         title = render.audit_title(findings)
-        body = render.audit_body(repo.full_name, head, findings, scan.report.versions, folded)
+        body = render.audit_body(repo.full_name, head, findings, scan.report.versions, web_url, folded)
         if issue is None:
             issue, action = client.create_issue(repo.full_name, title, body, [LABEL]), "opened"
         else:
@@ -174,13 +179,13 @@ def pacing(repositories: int, remaining: int | None) -> list[float]:
     return delays
 
 
-def write_org_issue(client: GitHubClient, store: Store, org: str, repositories: list[str]) -> int | None:
+def write_org_issue(client: GitHubClient, store: Store, org: str, repositories: list[str], web_url: str) -> int | None:
     """One issue in `{org}/.github` with a row per affected repository; None when the org has no such repository."""
     home = f"{org}/.github"
     if home not in repositories:
         return None
     rows = {repo: state for repo in repositories if (state := _load(store, repo)).get("findings")}
-    title, body = render.org_body(org, rows)
+    title, body = render.org_body(org, rows, web_url)
     number = next(
         (int(i["number"]) for i in client.issues_labelled(home, LABEL) if render.ORG_MARKER in (i.get("body") or "")),
         None,

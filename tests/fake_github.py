@@ -6,7 +6,9 @@ OpenAPI description (`../shared/github/api.github.com.pr-bot.json`): a
 request the real API would reject fails the test. Pull requests carry
 patches made from real diffs, a review comment off the diff gets GitHub's
 422, and a non-forced ref update that is not a fast-forward gets its 422 too.
-Faults (5xx, rate limits) can be injected per route.
+Faults (5xx, rate limits) can be injected per route. Built with an
+Enterprise Server's `rest_root` (https://HOST/api/v3), it answers REST only
+under /api/v3 and GraphQL only at /api/graphql, as Enterprise Server does.
 """
 
 from __future__ import annotations
@@ -34,7 +36,6 @@ from unidiff import PatchSet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "github"
 API = "https://api.github.com"
-_URL = re.compile(r"https://api\.github\.com(:443)?/.*")
 _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/matching-refs|compare)/)(.+)$")
 _GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')
 APP_LOGIN = "ortfix[bot]"
@@ -243,8 +244,13 @@ class Repo:
 class FakeGitHub:
     """On `responses` in the test process, or (`wsgi`) as a real HTTP server on 127.0.0.1 for processes and benches."""
 
-    def __init__(self, mock: responses.RequestsMock | None, spec: OpenAPI) -> None:
+    def __init__(self, mock: responses.RequestsMock | None, spec: OpenAPI, rest_root: str = API) -> None:
+        """`rest_root`: github.com's API, or an Enterprise Server's https://HOST/api/v3 (GraphQL at /api/graphql)."""
         self.spec = spec
+        root = urlsplit(rest_root)
+        self.origin = f"{root.scheme}://{root.netloc}"
+        self.prefix = root.path.rstrip("/")  # "" on github.com, "/api/v3" on an Enterprise Server
+        self.graphql_path = self.prefix.removesuffix("/v3") + "/graphql"
         self.repos: dict[str, Repo] = {}
         self.commits: dict[str, Commit] = {}
         self.pulls: dict[tuple[str, int], PullRequest] = {}
@@ -308,20 +314,20 @@ class FakeGitHub:
         self._lock = threading.RLock()
         for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
             if mock is not None:
-                mock.add_callback(method, _URL, callback=self._dispatch)
-        self.public_url = API  # where Link headers point: GitHub's API, or this server when served over HTTP
+                mock.add_callback(method, re.compile(re.escape(self.origin) + r"(:443)?/.*"), callback=self._dispatch)
+        self.public_url = rest_root  # where Link headers point: GitHub's API, or this server when served over HTTP
 
     def wsgi(self, environ: dict, start_response: Callable):
-        """The same API over HTTP: GitHub's paths at the root of this server."""
+        """The same API over HTTP: GitHub's paths at the root of this server (under /api/v3 as an Enterprise Server)."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else None
         query = environ.get("QUERY_STRING", "")
-        url = f"{API}{quote(environ.get('PATH_INFO', ''), safe='/:@')}" + (f"?{query}" if query else "")
+        url = f"{self.origin}{quote(environ.get('PATH_INFO', ''), safe='/:@')}" + (f"?{query}" if query else "")
         headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         request = requests.Request(environ["REQUEST_METHOD"], url, data=body, headers=headers).prepare()
-        self.public_url = f"http://{environ['HTTP_HOST']}"
+        self.public_url = f"http://{environ['HTTP_HOST']}{self.prefix}"
         status, response_headers, text = self._dispatch(request)
         reason = {
             200: "OK",
@@ -397,10 +403,11 @@ class FakeGitHub:
 
     def _dispatch_locked(self, request: requests.PreparedRequest):
         parts = urlsplit(request.url)
-        path = unquote(parts.path)
+        raw_path = self._api_path(parts.path)
+        path = unquote(raw_path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if path != "/graphql":
-            self._validate(request, parts.path, parts.query)
+            self._validate(request, raw_path, parts.query)
         self.calls.append((request.method, path))
         for delay in list(self.delays):
             if delay[0] == request.method and delay[1].search(path):
@@ -423,21 +430,31 @@ class FakeGitHub:
             if method == request.method and match:
                 status, headers, text = handler(*match.groups(), query=query, body=body)
                 if path != "/graphql" and 200 <= status < 300 and text:
-                    text = self._documented(request, parts, status, headers, text)
+                    text = self._documented(request, raw_path, parts.query, status, headers, text)
                 return status, headers, text
         raise AssertionError(f"the fake GitHub has no route for {request.method} {path}")
 
-    def _documented(self, request: requests.PreparedRequest, parts, status: int, headers: dict, text: str) -> str:
+    def _api_path(self, raw_path: str) -> str:
+        """The path as github.com's API spells it: GraphQL at /graphql, REST without an Enterprise Server's prefix."""
+        if raw_path == self.graphql_path:
+            return "/graphql"
+        assert raw_path.startswith(self.prefix + "/"), f"{raw_path} is not under the API's root {self.prefix}/"
+        rest = raw_path.removeprefix(self.prefix)
+        assert rest != "/graphql", f"GraphQL is at {self.graphql_path}, not {raw_path}"
+        return rest
+
+    def _documented(
+        self, request: requests.PreparedRequest, raw_path: str, query: str, status: int, headers: dict, text: str
+    ) -> str:
         """The answer in GitHub's documented shape: the spec's own example under what the fake decided.
 
         Then checked against the operation's response schema, so ortfix never relies on a field GitHub
         does not send.
         """
-        raw_path = parts.path
         slashed = _SLASHED.match(raw_path)
         if slashed:
             raw_path = slashed[1] + quote(unquote(slashed[2]), safe="")
-        url = f"{API}{raw_path}" + (f"?{parts.query}" if parts.query else "")
+        url = f"{API}{raw_path}" + (f"?{query}" if query else "")
         checked = requests.Request(request.method, url, data=request.body, headers=dict(request.headers)).prepare()
         schema, example = self._example(checked, status)
         data = _complete(schema, example, json.loads(text)) if example is not None else json.loads(text)
@@ -565,7 +582,7 @@ class FakeGitHub:
         if page * per_page < len(items):
             rest = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("page", "per_page"))
             headers["Link"] = (
-                f'<{API}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
+                f'<{self.public_url}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
             )
         return self._json(200, chunk, headers)
 

@@ -19,10 +19,11 @@ MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
 MODEL = "import * as ort from 'onnxruntime-web';\nexport const s = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
 FIXED = MODEL.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
 GOOD_MANIFEST = MANIFEST.replace("^1.22.0", "^1.30.0")
+WEB = "https://github.com"
 
 
 def audit(service, repo: str = REPO) -> AuditOutcome:
-    return audit_repository(service.app.installation(42), service.store, RepoInfo(repo, "main"))
+    return audit_repository(service.app.installation(42), service.store, RepoInfo(repo, "main"), WEB)
 
 
 def issues(github, repo: str = REPO) -> list[dict]:
@@ -45,6 +46,28 @@ def test_an_issue_with_a_table_of_findings(service, github) -> None:
     assert f"[src/model.js:1](https://github.com/{REPO}/blob/{sha}/src/model.js#L1)" in body
     assert "`import * as ort from 'onnxruntime-web/webgpu';`" in body
     assert "`.`: `^1.22.0`" in body
+
+
+def test_on_an_enterprise_server_the_issue_links_to_its_web_address(tmp_path, private_key, openapi_spec) -> None:
+    """REST under https://HOST/api/v3, GraphQL at /api/graphql: the issue's links go to https://HOST, none to github.com."""
+    import responses
+
+    from bot.settings import load
+    from tests.conftest import SECRET
+    from tests.fake_github import FakeGitHub
+
+    environ = {"APP_ID": "1", "PRIVATE_KEY": private_key, "WEBHOOK_SECRET": SECRET, "ORTFIX_GITHUB_DELAY": "0"}
+    settings = load(
+        {**environ, "GITHUB_API_URL": "https://ghe.example/api/v3", "ORTFIX_DB": str(tmp_path / "db")}, None
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        github = FakeGitHub(mock, openapi_spec, settings.api_url)
+        sha = github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+        service = build(settings)
+        audit_repository(service.app.installation(42), service.store, RepoInfo(REPO, "main"), settings.github_web_url)
+    (issue,) = issues(github)
+    assert f"[src/model.js:1](https://ghe.example/{REPO}/blob/{sha}/src/model.js#L1)" in issue["body"]
+    assert "github.com" not in issue["body"] and github.graphql_queries  # served at /api/graphql
 
 
 def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
@@ -136,8 +159,8 @@ def test_audit_off_archived_and_forks_write_nothing(service, github) -> None:
     )
     assert audit(service).action == "off"
     client = service.app.installation(42)
-    assert audit_repository(client, service.store, RepoInfo(REPO, "main", archived=True)).action == "skipped"
-    assert audit_repository(client, service.store, RepoInfo(REPO, "main", fork=True)).action == "skipped"
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", archived=True), WEB).action == "skipped"
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", fork=True), WEB).action == "skipped"
     assert issues(github) == [] and writes(github) == []
 
 
@@ -288,11 +311,11 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     audit(service, "octo-org/clean")
     client = service.app.installation(42)
     names = [REPO, "octo-org/clean", "octo-org/.github"]
-    number = write_org_issue(client, service.store, "octo-org", names)
-    assert write_org_issue(client, service.store, "octo-org", names) == number  # updated in place
+    number = write_org_issue(client, service.store, "octo-org", names, WEB)
+    assert write_org_issue(client, service.store, "octo-org", names, WEB) == number  # updated in place
     org_issue = github.repo("octo-org/.github").issues[number]
     assert f"- [ ] **{REPO}**: 2 finding(s)" in org_issue["body"] and "octo-org/clean" not in org_issue["body"]
-    assert write_org_issue(client, service.store, "elsewhere", ["elsewhere/app"]) is None  # no .github repository
+    assert write_org_issue(client, service.store, "elsewhere", ["elsewhere/app"], WEB) is None  # no .github repository
 
     # GitHub's examples have no issues.edited; its issue_comment.edited carries the same issue, repository and
     # changes shapes, so that payload is edited into one (without the comment)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,7 @@ import requests
 
 from bot import events
 from bot.detector import scan_files
-from tests.conftest import SECRET, example, free_port, pull_request_payload
+from tests.conftest import SECRET, example, free_port, pull_request_payload, served
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
 
@@ -188,14 +189,7 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
 
     add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
     github.repo(REPO).permissions["author"] = "write"  # a branch of this repository: its author can push to it
-    comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
-    comment["repository"].update({"full_name": REPO, "default_branch": "main"})
-    comment["issue"].update({"number": 8})
-    comment["issue"]["user"]["login"] = "author"
-    comment["comment"].update({"body": "/ortfix", "id": 5})
-    comment["comment"]["user"]["login"] = "author"
-    comment["installation"] = {"id": 42}
-    assert ortfix.send("issue_comment", comment, "d-3") == 202
+    assert ortfix.send("issue_comment", ortfix_comment(8, "author", "author", 5), "d-3") == 202
     wait_for(lambda: github.count("PATCH", "/git/refs/heads/feature-8"), message="no commit")
     files = github.branch_files(REPO, "feature-8")
     report = scan_files([(p, t.encode()) for p, t in files.items()])
@@ -221,6 +215,47 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     )
     assert list(github.repo(REPO).issues) == [number]
     assert "in 2 places" in github.repo(REPO).issues[number]["title"]
+
+
+def test_on_an_enterprise_server_every_link_goes_to_its_web_address(tmp_path, private_key, openapi_spec) -> None:
+    """GITHUB_API_URL=http://HOST/api/v3 (GraphQL at /api/graphql): the review, check run, /ortfix reply, audit
+    issue and org issue link only to http://HOST, never to github.com."""
+    from bot.jobs import build
+    from bot.settings import load
+
+    with served(FakeGitHub(None, openapi_spec, "https://ghe.test/api/v3")) as github:
+        env = service_env(private_key, github, GITHUB_API_URL=f"{github.url}/api/v3", ORTFIX_DB=str(tmp_path / "db"))
+        service = Ortfix(tmp_path, env)
+        service.start_web()
+        service.start_worker()
+        try:
+            pull = add_pull(github, 7, {"src/model.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
+            assert service.send("pull_request", opened(pull), "d-1") == 202
+            wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)))
+            github.repo(REPO).permissions["author"] = "write"
+            assert service.send("issue_comment", ortfix_comment(7, "author", "author", 5), "d-2") == 202
+            wait_for(lambda: github.repo(REPO).issue_comments, message="no /ortfix reply")
+            github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+            github.set_branch("octo-org/.github", "main", {"README.md": "org\n"})
+            jobs = build(load(env, env_file=None))
+            jobs.audit_installation(42)
+            wait_for(lambda: github.repo(REPO).issues, message="no audit issue")
+            jobs.org_summary(42, [REPO, "octo-org/.github"])  # what the audit schedules for after the week's audits
+            wait_for(lambda: github.repo("octo-org/.github").issues, message="no org issue")
+        finally:
+            service.stop()
+    runs = [run for run in github.check_runs.values() if run.get("output")]
+    posted = [
+        *(review["body"] for review in pull.reviews),
+        *(comment["body"] for comment in pull.comments),
+        *(json.dumps(run["output"]) + json.dumps(run["annotations"]) for run in runs),
+        *(comment["body"] for repo in github.repos.values() for comment in repo.issue_comments),
+        *(issue["body"] for repo in github.repos.values() for issue in repo.issues.values()),
+    ]
+    assert github.graphql_queries and pull.reviews and runs and len(posted) >= 6
+    links = [link for body in posted for link in re.findall(r"\]\(([^)\s]+)\)", body)]
+    assert len(links) >= 3 and all(link.startswith(f"{github.url}/") for link in links)
+    assert [body for body in posted if "github.com" in body] == []
 
 
 def test_github_errors_and_rate_limits_during_a_review_land_it_once(ortfix, github) -> None:
