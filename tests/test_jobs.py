@@ -184,8 +184,7 @@ def test_metrics_show_graphql_points_apart_from_rest_calls(queue_service, github
     service, _ = queue_service
     github.add_pull(deliver(service))
     work(service)
-    text = (
-        create_app(service.settings, service).test_client().get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
-    )
+    client = create_app(service.settings, service).test_client()
+    text = client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
     assert 'ortfix_github_graphql_points_total{installation="42"} 1.0' in text
     assert 'ortfix_github_graphql_remaining{installation="42"} 4998.0' in text
