@@ -1,12 +1,16 @@
 """Benchmark: `ortfix scan` against `grep -rlF onnxruntime-web` on the same synthetic tree, same run.
 
 Run by hand: `python bench/scan_bench.py [--files N] [--mb M] [--share S]`.
-Prints files/s, MB/s and the wall-time ratio to grep (target: no worse than 3x).
+Prints files/s, MB/s and the wall-time ratio to grep (target: no worse than 3x), and checks that the
+CLI's findings (worker processes, streamed walk, prefilter) are identical to a plain in-process scan of
+every file: a digest of each, side by side.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import random
 import shutil
@@ -15,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from bot.detector import scan_files
 
 SOURCE = """import {{ helper{i} }} from './helper{i}';
 export function compute{i}(values) {{
@@ -51,6 +57,17 @@ def build(root: Path, files: int, megabytes: int, share: float) -> int:
     return written
 
 
+def digest(findings: list[dict]) -> str:
+    """A short fingerprint of a list of findings (as `--format json` prints them), order included."""
+    return hashlib.sha256(json.dumps(findings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def reference_findings(root: Path) -> list[dict]:
+    """The findings of the simplest code path: every file read here, one by one, into one Scanner."""
+    files = ((p.relative_to(root).as_posix(), p.read_bytes()) for p in sorted(root.rglob("*")) if p.is_file())
+    return [f.to_json() for f in scan_files(files).findings]
+
+
 def timed(command: list[str], runs: int) -> float:
     best = float("inf")
     for _ in range(runs):
@@ -72,7 +89,8 @@ def main() -> None:
         root = Path(temp) / "tree"
         size = build(root, args.files, args.mb, args.share)
         print(
-            f"tree: {args.files:,} files, {size / 1e6:,.0f} MB, {args.share:.0%} load onnxruntime-web; {os.cpu_count()} cores"
+            f"tree: {args.files:,} files, {size / 1e6:,.0f} MB, {args.share:.0%} load onnxruntime-web; "
+            f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
         )
         timed(["cat", "/dev/null"], 1)
         grep = timed(["grep", "-rlF", "onnxruntime-web", str(root)], args.runs)
@@ -80,6 +98,13 @@ def main() -> None:
         print(f"grep -rlF     : {grep:6.2f} s  {args.files / grep:10,.0f} files/s  {size / 1e6 / grep:7,.0f} MB/s")
         print(f"ortfix scan   : {scan:6.2f} s  {args.files / scan:10,.0f} files/s  {size / 1e6 / scan:7,.0f} MB/s")
         print(f"ratio ortfix/grep: {scan / grep:.2f}x (target <= 3x); best of {args.runs} warm runs each")
+        output = subprocess.run([ortfix, "scan", str(root), "--format", "json"], capture_output=True, check=False)
+        cli = json.loads(output.stdout)["findings"]
+        reference = reference_findings(root)
+        same = "identical" if cli == reference else "DIFFERENT"
+        print(
+            f"findings: ortfix scan {len(cli)} ({digest(cli)}), in-process scan {len(reference)} ({digest(reference)}): {same}"
+        )
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     scan.add_argument("--ignore", action="append", default=[], metavar="GLOB", help="skip matching paths")
     scan.add_argument("--all", action="store_true", help="also show quiet findings (no WebGPU use seen)")
+    scan.add_argument("--no-ignore", action="store_true", help="also scan what .gitignore files ignore")
     scan.add_argument("--max-bytes", type=int, default=MAX_SOURCE_BYTES, help="skip larger source files")
     scan.set_defaults(run=_scan)
     refresh_versions = commands.add_parser(
@@ -75,7 +76,25 @@ def _parser() -> argparse.ArgumentParser:
     audit.add_argument("--all", action="store_true", help="every repository of every installation")
     audit.add_argument("--write", action="store_true", help="write the audit issues (default: only print)")
     audit.set_defaults(run=_audit)
+    tools = commands.add_parser("install-tools", help="install ortfix's own pinned package managers (npm, pnpm, yarn)")
+    tools.add_argument("--dir", help="where (default: ORTFIX_TOOLS_DIR, or /opt/ortfix/tools)")
+    tools.set_defaults(run=_install_tools)
     return parser
+
+
+def _install_tools(args: argparse.Namespace) -> int:
+    """The package managers lockfile refreshes run, at the exact versions ortfix pins, without install scripts."""
+    from bot import settings
+    from bot.lockfile_refresh import install_tools
+
+    directory = args.dir or settings.load().tools_dir
+    try:
+        install_tools(directory)
+    except (OSError, subprocess.SubprocessError) as error:
+        print(f"ortfix: the package managers could not be installed in {directory}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"ortfix: package managers installed in {directory}")
+    return EXIT_CLEAN
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -336,7 +355,8 @@ def _scan_paths(args: argparse.Namespace) -> list[tuple[Path, Report]]:
     for path in args.paths:
         root = (path if path.is_dir() else find_root(path.resolve())).resolve()
         scanner = Scanner(ignore=args.ignore, max_bytes=args.max_bytes)
-        scan_root(scanner, root, None if path.is_dir() else path.resolve(), progress=args.format == "text")
+        only = None if path.is_dir() else path.resolve()
+        scan_root(scanner, root, only, progress=args.format == "text", gitignore=not args.no_ignore)
         scans.append((root, scanner.finish()))
     return scans
 

@@ -16,14 +16,13 @@ from dataclasses import dataclass, field
 
 from bot import render
 from bot.detector import INFO, Finding
-from bot.detector.lockfiles import LOCKFILE_NAMES
 from bot.detector.rules import ORT_VERSION, WRAPPER_VERSION
-from bot.detector.scanner import ancestors
 from bot.fixer import fix_texts
 from bot.github_client import GitHubClient, GitHubError
-from bot.lockfile_refresh import RefreshFailed, refresh
+from bot.lockfile_refresh import NOT_RUN, PackageManagers, RefreshFailed, refresh, shown_command
 from bot.repo_config import RepoConfig
 from bot.repo_scan import scan_commit, scanner_for
+from bot.settings import Settings
 from bot.store import Store
 
 log = logging.getLogger("ortfix.fix")
@@ -34,6 +33,16 @@ PROTECTED = (".github/workflows/",)  # an app without the workflows permission m
 RANGE_RULES = (ORT_VERSION, WRAPPER_VERSION)
 
 Refresher = Callable[[str, dict[str, bytes]], bytes]
+
+
+def package_managers(settings: Settings) -> Refresher:
+    """The lockfile refresher the service uses: its pinned package managers, in the sandbox, on its registry."""
+    managers = PackageManagers(settings.tools_dir, settings.npm_registry, settings.sandbox_user)
+    return lambda lockfile, files: refresh(lockfile, files, managers)
+
+
+def _not_run(lockfile: str, files: dict[str, bytes]) -> bytes:
+    raise RefreshFailed(shown_command(lockfile, files[lockfile]), NOT_RUN)
 
 
 @dataclass
@@ -53,8 +62,8 @@ class FixPlan:
 def plan(
     client: GitHubClient, store: Store, repo: str, sha: str, config: RepoConfig, refresher: Refresher | None = None
 ) -> FixPlan:
-    """Scan the commit and work out every fix, lockfiles included (`refresher` defaults to the package manager)."""
-    refresher = refresher or refresh
+    """Scan the commit and work out every fix; lockfiles only with a `refresher` (None: no package manager runs)."""
+    refresher = refresher or _not_run
     scan = scan_commit(client, store, repo, sha, config)
     shown = [f for f in scan.report.findings if f.severity != INFO]
 
@@ -66,8 +75,8 @@ def plan(
     for manifest in sorted(p for p in files if posixpath.basename(p) == "package.json"):
         if not any(f.path == manifest and f.rule in RANGE_RULES for f in fixed):
             continue
-        lockfile = _lockfile_for(manifest, scan.texts)
-        if lockfile is None:
+        lockfile = scan.report.lockfiles.get(posixpath.dirname(manifest) or ".")
+        if lockfile is None or lockfile not in scan.texts:
             continue
         covered = {p: d for p, d in {**scan.texts, **files}.items() if posixpath.basename(p) == "package.json"}
         covered = {p: d for p, d in covered.items() if _under(p, posixpath.dirname(lockfile))}
@@ -77,19 +86,10 @@ def plan(
             log.warning("fix.lockfile-failed", extra={"lockfile": lockfile, "reason": failed.reason})
             files[manifest] = scan.texts[manifest]  # the range stays; the rest of the fix goes ahead
             fixed = [f for f in fixed if not (f.path == manifest and f.rule in RANGE_RULES)]
-            notes.append(render.LOCKFILE_NOTE.format(manifest=manifest, command=failed.command, reason=failed.reason))
+            notes.append(render.lockfile_note(manifest, failed.command, failed.reason, failed.detail))
     files = {p: d for p, d in files.items() if d != scan.texts.get(p)}
     left = [f for f in shown if f.replacement is None]
     return FixPlan(files, {p: scan.texts[p] for p in files}, fixed, left, notes)
-
-
-def _lockfile_for(manifest: str, texts: dict[str, bytes]) -> str | None:
-    for directory in ancestors(posixpath.dirname(manifest)):
-        for name in LOCKFILE_NAMES:
-            path = posixpath.join(directory, name)
-            if path in texts:
-                return path
-    return None
 
 
 def _under(path: str, directory: str) -> bool:
@@ -110,18 +110,30 @@ class PushResult:
 
 
 def fix_pull_request(
-    client: GitHubClient, store: Store, repo: str, number: int, config: RepoConfig, refresher: Refresher | None = None
+    client: GitHubClient,
+    store: Store,
+    repo: str,
+    number: int,
+    config: RepoConfig,
+    refresher: Refresher | None = None,
+    pull: dict | None = None,
 ) -> PushResult:
-    """One commit with every fix on the PR's branch; retried once when the branch moves meanwhile."""
+    """One commit with every fix on the PR's branch; retried once when the branch moves meanwhile.
+
+    Whether ortfix can push is decided first: a change it cannot push is planned without any package manager.
+    `pull`: the pull request as just read, for the first attempt.
+    """
     for attempt in (1, 2):
-        pull = client.pull(repo, number)
-        head, head_repo = pull["head"]["sha"], pull["head"]["repo"]["full_name"]
-        fix = plan(client, store, repo, head, config, refresher)
+        pull = pull if attempt == 1 and pull is not None else client.pull(repo, number)
+        may_push = _may_push(pull, repo)
+        head = pull["head"]["sha"]
+        fix = plan(client, store, repo, head, config, refresher if may_push else None)
         if not fix.files:
             return PushResult(None, fix, pull["head"]["ref"], head)
-        if not _may_push(pull, repo):
+        if not may_push:
             patch = render.unified_patch(fix.before, fix.files)
             return PushResult(None, fix, pull["head"]["ref"], head, patch=patch)
+        head_repo = pull["head"]["repo"]["full_name"]
         commit = client.create_commit(head_repo, head, fix.files, render.commit_message(fix))
         try:
             client.move_branch(head_repo, pull["head"]["ref"], commit)
@@ -137,6 +149,8 @@ def fix_pull_request(
 def _may_push(pull: dict, repo: str) -> bool:
     """Same-repository branches; forks only with maintainer_can_modify and a user (not org) owner."""
     head_repo = pull["head"]["repo"]
+    if head_repo is None:
+        return False  # the fork was deleted
     if head_repo["full_name"] == repo:
         return True
     # GitHub refuses an app's pushes to organization-owned forks even when maintainers may modify

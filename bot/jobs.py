@@ -22,7 +22,7 @@ from bot.github_client import GitHubApp, GitHubClient, GitHubError
 from bot.logs import JOB_CONTEXT
 from bot.review import PullRequest, load_config, review_pull_request
 from bot.settings import Settings
-from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, open_store
+from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, open_store, private_file
 
 log = logging.getLogger("ortfix.jobs")
 
@@ -70,6 +70,7 @@ class _SqliteStorage(SqliteStorage):
 def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return RedisHuey("ortfix", url=settings.redis_url)
+    private_file(settings.db_path)
     return Huey("ortfix", storage_class=_SqliteStorage, filename=settings.db_path, timeout=30)
 
 
@@ -303,6 +304,7 @@ def _record_calls(service: Service, client: GitHubClient) -> None:
 
 
 WRITERS = ("admin", "maintain", "write")
+COMMAND_INTERVAL = 60.0  # seconds between two `/ortfix check` (or `help`) of one person, or on one pull request
 
 
 def command_job(service: Service, event: events.Event) -> None:
@@ -335,26 +337,27 @@ def _command(
     issue, comment = payload["issue"], payload["comment"]
     is_pull = "pull_request" in issue
     default_branch = payload["repository"]["default_branch"]
+    user = comment["user"]["login"]
+    if command in (commands.HELP, commands.CHECK) and not _within_rate(service, repo, number, user, command):
+        return
     if command == commands.HELP:
         client.comment(repo, number, render.HELP)
         return
     if command == commands.CHECK:
         if is_pull:
-            pull = client.pull(repo, number)
-            review_pull_request(
-                client, service.store, PullRequest(repo, number, pull["head"]["sha"], default_branch, False)
-            )
+            head = client.pull(repo, number)["head"]["sha"]
+            review_pull_request(client, service.store, PullRequest(repo, number, head, default_branch, False))
         else:
             client.comment(repo, number, render.HELP)
         return
-    user = comment["user"]["login"]
-    author = is_pull and user == issue["user"]["login"]
-    if not author and client.permission(repo, user) not in WRITERS:
+    pull = client.pull(repo, number) if is_pull else None
+    if not _may_change(client, repo, pull, user):
         client.comment(repo, number, render.REFUSED.format(user=user))
         return
     config = load_config(client, service.store, repo, default_branch)
-    if not is_pull:
-        outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, requested=True)
+    refresher = fix.package_managers(service.settings)
+    if pull is None:
+        outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, True, refresher)
         if outcome.number is None:
             client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=default_branch))
         elif outcome.action == "unchanged":
@@ -362,15 +365,42 @@ def _command(
         else:
             client.comment(repo, number, render.FIX_PULL_OPENED.format(number=outcome.number))
         return
-    result = fix.fix_pull_request(client, service.store, repo, number, config)
+    result = fix.fix_pull_request(client, service.store, repo, number, config, refresher, pull)
     if result.commit and result.pushed_to:
         url = f"{service.settings.github_web_url}/{result.pushed_to}/commit/{result.commit}"
         client.comment(repo, number, render.fixed_reply(result.plan, url, result.branch))
     elif result.patch:
         client.comment(repo, number, render.cannot_push_reply(result.plan, result.patch))
         review_pull_request(client, service.store, PullRequest(repo, number, result.head, default_branch, False))
+    elif result.plan.notes:
+        client.comment(repo, number, render.not_committed_reply(result.plan, result.head[:7]))
     else:
         client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=result.head[:7]))
+
+
+def _may_change(client: GitHubClient, repo: str, pull: dict | None, user: str) -> bool:
+    """Write access, asked now; being the author counts only for a pull request from the author's own fork."""
+    head_repo = (pull or {}).get("head", {}).get("repo") or {}
+    own_fork = (
+        pull is not None
+        and pull["user"]["login"] == user
+        and head_repo.get("full_name") not in (None, repo)
+        and head_repo.get("owner", {}).get("login") == user
+    )
+    return own_fork or client.permission(repo, user) in WRITERS
+
+
+def _within_rate(service: Service, repo: str, number: int, user: str, command: str) -> bool:
+    """One `/ortfix check` or `help` a minute per person and per pull request; the rest is ignored (and logged)."""
+    keys = (f"rate:{command}:user:{user}", f"rate:{command}:pr:{repo}#{number}")
+    owners = {key: service.store.acquire(key, COMMAND_INTERVAL) for key in keys}
+    taken = {key: owner for key, owner in owners.items() if owner is not None}
+    if len(taken) == len(keys):
+        return True
+    for key, owner in taken.items():
+        service.store.release(key, owner)
+    log.info("command.rate-limited", extra={"user": user, "command": command})
+    return False
 
 
 def _reason(error: Exception) -> str:
@@ -398,7 +428,9 @@ def fix_pull_job(service: Service, event: events.Event) -> None:
         if not config.fix_prs or config.dry_run:
             return
         with service.store.lock(f"fix-pull:{repo}", service.store.lease):
-            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config)
+            outcome = fix.ensure_fix_pull(
+                client, service.store, repo, default_branch, config, refresher=fix.package_managers(service.settings)
+            )
         log.info("fix-pull.done", extra={"outcome": vars(outcome)})
     finally:
         _record_calls(service, client)
@@ -415,7 +447,8 @@ def org_tick_job(service: Service, event: events.Event) -> None:
                 continue
             default_branch = client.repository(repo)["default_branch"]
             config = load_config(client, service.store, repo, default_branch)
-            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, requested=True)
+            refresher = fix.package_managers(service.settings)
+            outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, True, refresher)
             log.info("org-tick.fix-pull", extra={"target": repo, "outcome": vars(outcome)})
     finally:
         _record_calls(service, client)

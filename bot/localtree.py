@@ -2,34 +2,50 @@
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+import pathspec
+
 from bot.detector.javascript import warm
 from bot.detector.scanner import SKIPPED_DIRS, Examined, Scanner, examine, kind, size_cap
+from bot.detector.sources import PAGE_SUFFIXES
+
+GITIGNORE = ".gitignore"
 
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
+Job = tuple[list[tuple[str, str, str]], int, bool]  # (relative, absolute path, kind) of each file; size cap; linking
+Outcomes = list[Examined | str]  # per file, what it holds or a note that it could not be read
 
 
-def scan_root(scanner: Scanner, root: Path, only: Path | None = None, progress: bool = False) -> None:
+def scan_root(
+    scanner: Scanner, root: Path, only: Path | None = None, progress: bool = False, gitignore: bool = True
+) -> None:
     """Add every file under `root` that the scanner wants (or, with `only`, that file and the manifests above it).
 
+    With `gitignore`, what the tree's .gitignore files ignore is not scanned (build output, vendored copies).
     Large trees are read and parsed by a process per core (threads lose to the
     GIL here; measured in bench/scan_bench.py); the scanner records the results
     in walk order either way.
     """
-    paths = _manifests_above(root, only) if only else _walk(root)
+    paths = _manifests_above(root, only) if only else _walk(root, gitignore)
     wanted = [(relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative))]
     show = _bar(len(wanted)) if progress and sys.stderr.isatty() and len(wanted) >= PROGRESS_FROM else None
+    # relative imports only matter to what a page loads: a tree without a page skips reading them
+    scanner.linking = any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _, _ in wanted)
 
-    jobs = [(wanted[i : i + BATCH], scanner.max_bytes) for i in range(0, len(wanted), BATCH)]
+    jobs: list[Job] = [
+        (wanted[i : i + BATCH], scanner.max_bytes, scanner.linking) for i in range(0, len(wanted), BATCH)
+    ]
+    results = _map(_examine_batch, iter(jobs))
     count = 0
-    for outcomes in _map(_examine_batch, jobs):
+    for outcomes in results:
         for outcome in outcomes:
             if isinstance(outcome, str):
                 scanner.report.notes.append(outcome)
@@ -43,28 +59,34 @@ def scan_root(scanner: Scanner, root: Path, only: Path | None = None, progress: 
         sys.stderr.write("\n")
 
 
-def _map(function, jobs: list):
-    if len(jobs) < 2 or (os.cpu_count() or 1) < 2:
-        yield from map(function, jobs)
-        return
+def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[Outcomes]:
+    """`function` over `jobs`: in worker processes from the second job on, else here; all jobs taken before returning."""
+    first = list(itertools.islice(jobs, 2))
+    if len(first) < 2 or (os.cpu_count() or 1) < 2:
+        return map(function, [*first, *jobs])
     warm()  # compiled once here, inherited by every forked worker
-    with ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(function, jobs)
+    pool = ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
+    return _finally_shut(pool, pool.map(function, itertools.chain(first, jobs)))
 
 
-def _examine_batch(job: tuple[list[tuple[str, str, str]], int]) -> list[Examined | str]:
-    batch, max_bytes = job
-    return [_examine_file(item, max_bytes) for item in batch]
+def _finally_shut(pool: ProcessPoolExecutor, results: Iterator[Outcomes]) -> Iterator[Outcomes]:
+    with pool:
+        yield from results
 
 
-def _examine_file(item: tuple[str, str, str], max_bytes: int) -> Examined | str:
+def _examine_batch(job: Job) -> Outcomes:
+    batch, max_bytes, linking = job
+    return [_examine_file(item, max_bytes, linking) for item in batch]
+
+
+def _examine_file(item: tuple[str, str, str], max_bytes: int, linking: bool) -> Examined | str:
     relative, absolute, file_kind = item
     cap = size_cap(file_kind, max_bytes)
     try:
         data = _read(absolute, cap)
         if data is None:
             return Examined(relative, file_kind, os.stat(absolute).st_size)
-        return examine(relative, data, file_kind, cap)
+        return examine(relative, data, file_kind, cap, linking)
     except OSError as error:
         return f"{relative}: not read ({error.strerror})"
 
@@ -76,22 +98,56 @@ def _read(path: str, cap: int) -> bytes | None:
         size = os.fstat(descriptor).st_size
         if size > cap:
             return None
-        chunks = [os.read(descriptor, size + 1)]  # one read is the rule; a growing file takes more
-        while chunks[-1] and sum(map(len, chunks)) <= cap:
-            chunks.append(os.read(descriptor, 1 << 16))
+        data = os.read(descriptor, size + 1)  # one read is the rule: a short read is the end of the file
+        if len(data) > size:  # the file grew since fstat: read on to its end or past the cap
+            chunks = [data]
+            while chunks[-1] and sum(map(len, chunks)) <= cap:
+                chunks.append(os.read(descriptor, 1 << 16))
+            data = b"".join(chunks)
     finally:
         os.close(descriptor)
-    data = b"".join(chunks)
     return None if len(data) > cap else data
 
 
-def _walk(root: Path):
+def _walk(root: Path, gitignore: bool = True):
+    """Every file under `root`, in a stable order; with `gitignore`, as git sees it (ripgrep's rules).
+
+    Each .gitignore applies below its own directory, a deeper one overriding a
+    shallower one; a directory it ignores is not entered.
+    """
+    rules: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {"": []}  # directory → the .gitignore files above
     for directory, subdirectories, files in os.walk(root):
-        subdirectories[:] = sorted(d for d in subdirectories if d not in SKIPPED_DIRS)
         relative_dir = os.path.relpath(directory, root)
         prefix = "" if relative_dir == "." else relative_dir.replace(os.sep, "/") + "/"
+        active = rules.pop(prefix.rstrip("/"), [])
+        if gitignore and GITIGNORE in files:
+            active = [*active, (prefix, _gitignore(os.path.join(directory, GITIGNORE)))]
+        kept = []
+        for name in sorted(subdirectories):
+            if name not in SKIPPED_DIRS and not _ignored(active, prefix + name + "/"):
+                kept.append(name)
+                rules[prefix + name] = active
+        subdirectories[:] = kept
         for name in sorted(files):
-            yield prefix + name, os.path.join(directory, name)
+            if not _ignored(active, prefix + name):
+                yield prefix + name, os.path.join(directory, name)
+
+
+def _gitignore(path: str) -> pathspec.GitIgnoreSpec:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as file:
+            return pathspec.GitIgnoreSpec.from_lines(file)
+    except OSError:
+        return pathspec.GitIgnoreSpec.from_lines([])
+
+
+def _ignored(rules: list[tuple[str, pathspec.GitIgnoreSpec]], path: str) -> bool:
+    """Whether the deepest .gitignore with a say on `path` (relative to the root) ignores it."""
+    for base, spec in reversed(rules):
+        decided = spec.check_file(path[len(base) :]).include
+        if decided is not None:
+            return decided
+    return False
 
 
 def _manifests_above(root: Path, only: Path):

@@ -9,8 +9,10 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import textwrap
 from typing import TYPE_CHECKING
 
+from bot import markdown
 from bot.detector import ERROR, WARNING, Finding
 
 if TYPE_CHECKING:
@@ -140,8 +142,8 @@ CHANGE_LINES = {
     "wrapper-version": "raise {n} wrapper range(s) to a release on the native backend",
 }
 LOCKFILE_NOTE = (
-    "The range in `{manifest}` was left as it is: ortfix could not regenerate the lockfile ({reason}). "
-    "Raise it and run `{command}` yourself, then commit the lockfile."
+    "The range in {manifest} was left as it is: ortfix did not regenerate the lockfile ({reason}). "
+    "Raise it and run {command} yourself, then commit the lockfile."
 )
 FIX_PR_MARKER = "<!-- ortfix:fix-pr base={base} key={key} -->"
 FIX_PR_TITLE = "Load onnxruntime-web's native WebGPU backend ({n} change(s))"
@@ -176,10 +178,11 @@ HELP = """**ortfix** commands, each on a line of its own:
 
 Only the pull request's author and people with write access can make ortfix change code."""
 REFUSED = (
-    "Sorry @{user}, only this pull request's author and people with write access to the repository can ask ortfix "
-    "to change code. `/ortfix check` and `/ortfix help` work for everyone."
+    "Sorry @{user}, only people with write access to the repository, and the author of a pull request from their "
+    "own fork, can ask ortfix to change code. `/ortfix check` and `/ortfix help` work for everyone."
 )
 NOTHING_TO_FIX = "ortfix found nothing to fix at {sha}."
+NOT_COMMITTED = "ortfix committed nothing at {sha}.{notes}"
 FIXED = "ortfix committed {commit} to `{branch}`:\n{changes}{left}{notes}"
 CANNOT_PUSH = (
     "ortfix cannot push to this branch (it is in a fork that is owned by an organization, or that does not allow "
@@ -206,6 +209,12 @@ def fix_pull_title(plan: FixPlan) -> str:
     return FIX_PR_TITLE.format(n=len(plan.fixed))
 
 
+def lockfile_note(manifest: str, command: str, reason: str, detail: str = "") -> str:
+    """`reason` is one of lockfile_refresh's fixed texts; the package manager's own words only in a code block."""
+    note = LOCKFILE_NOTE.format(manifest=markdown.code(manifest), command=markdown.code(command), reason=reason)
+    return note + ("\n\n" + textwrap.indent(markdown.block(detail), "  ", lambda _: True) if detail else "")
+
+
 def _left_and_notes(plan: FixPlan) -> tuple[str, str]:
     left = FIX_PR_LEFT.format(items="\n".join(_item(f) for f in plan.left)) if plan.left else ""
     notes = FIX_PR_NOTES.format(items="\n".join(f"- {n}" for n in plan.notes)) if plan.notes else ""
@@ -220,6 +229,12 @@ def fix_pull_body(plan: FixPlan, marker: str) -> str:
 def fixed_reply(plan: FixPlan, commit_url: str, branch: str) -> str:
     left, notes = _left_and_notes(plan)
     return FIXED.format(commit=commit_url, branch=branch, changes=_changes(plan.fixed), left=left, notes=notes)
+
+
+def not_committed_reply(plan: FixPlan, sha: str) -> str:
+    """Every fix was held back (a range whose lockfile was not regenerated): why, and what to run."""
+    _, notes = _left_and_notes(plan)
+    return NOT_COMMITTED.format(sha=sha, notes=notes)
 
 
 def cannot_push_reply(plan: FixPlan, patch: str) -> str:

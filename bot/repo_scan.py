@@ -1,7 +1,8 @@
 """A whole commit of a repository through the detector, cheaply: one tree call, then only the blobs that can matter.
 
 Blob SHAs name content, so a blob once read and found to mention nothing
-ortfix looks for is never fetched again (a mark in the store). Manifests
+ortfix looks for is never fetched again (a mark in the store, which keeps
+the local files it imports: a page's import map reaches through it). Manifests
 are always read; lockfiles only where a manifest names onnxruntime-web or
 a wrapper; other files in batches over GraphQL.
 """
@@ -9,13 +10,14 @@ a wrapper; other files in batches over GraphQL.
 from __future__ import annotations
 
 import dataclasses
+import json
 import posixpath
 from dataclasses import dataclass, field
 
 from bot.backends import PACKAGE, table, wrappers
 from bot.detector import Report, Scanner
 from bot.detector.scanner import ancestors
-from bot.detector.sources import mentions
+from bot.detector.sources import links, mentions
 from bot.github_client import GitHubClient, TreeEntry
 from bot.repo_config import RepoConfig
 from bot.store import Store
@@ -56,13 +58,15 @@ def scan_commit(
     lockfiles = [
         e for e in entries if kinds[e.path] == "lockfile" and _above_any(posixpath.dirname(e.path), interesting)
     ]
-    sources = [
-        e
-        for e in entries
-        if kinds[e.path] == "source"
-        and store.get(f"blob:{e.sha}") != IRRELEVANT
-        and (not cdn_scope or e.path.endswith((".html", ".htm")) or _under_any(e.path, interesting))
-    ]
+    sources = []
+    for entry in entries:
+        if kinds[entry.path] != "source":
+            continue
+        mark = store.get(f"blob:{entry.sha}")
+        if mark is not None and mark.startswith(IRRELEVANT):
+            scanner.add_links(entry.path, json.loads(mark[len(IRRELEVANT) :] or "[]"))
+        elif not cdn_scope or entry.path.endswith((".html", ".htm")) or _under_any(entry.path, interesting):
+            sources.append(entry)
     _read(client, store, repo, scanner, scan, lockfiles, remember=False)
     _read(client, store, repo, scanner, scan, sources, remember=True)
     scanner.report.files_scanned += sum(1 for e in entries if kinds[e.path] == "source") - len(sources)
@@ -91,7 +95,8 @@ def _read(
         data = contents[entry.sha]
         relevant = mentions(data) or not remember
         if remember and not relevant:
-            store.put(f"blob:{entry.sha}", IRRELEVANT)
+            found = links(entry.path, data)
+            store.put(f"blob:{entry.sha}", IRRELEVANT + (json.dumps(found) if found else ""))
         if relevant:
             scan.texts[entry.path] = data
         scanner.add(entry.path, data)

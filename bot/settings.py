@@ -11,6 +11,9 @@ from dotenv import dotenv_values
 
 DEFAULT_API_URL = "https://api.github.com"
 DEFAULT_WEBHOOK_PATH = "/api/github/webhooks"
+DEFAULT_REGISTRY = "https://registry.npmjs.org/"
+DEFAULT_TOOLS_DIR = "/opt/ortfix/tools"
+DEFAULT_SANDBOX_USER = "ortfix-sandbox"
 MAX_BODY_BYTES = 25 * 1024 * 1024 + 64 * 1024  # GitHub caps payloads at 25 MB; a little room for headers' sake
 SETUP_HELP = {
     "APP_ID": "the App ID shown on the GitHub App's settings page",
@@ -41,6 +44,9 @@ class Settings:
     env_file: str  # where the setup page writes the app's credentials
     sentry_dsn: str | None
     lease_seconds: float  # a job whose heartbeat stops this long is presumed dead (its worker killed) and redone
+    npm_registry: str  # the only source a lockfile refresh may name and fetch from
+    tools_dir: str  # ortfix's own pinned package managers (`ortfix install-tools`)
+    sandbox_user: str  # the unprivileged account package managers run as
 
     @property
     def missing(self) -> list[str]:
@@ -86,6 +92,9 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         github_web_url=get("GITHUB_WEB_URL") or _web_url(_api_url(get("GITHUB_API_URL"), get("GHE_HOST"))),
         env_file=str(env_file or ".env"),
         sentry_dsn=get("SENTRY_DSN"),
+        npm_registry=get("ORTFIX_NPM_REGISTRY", DEFAULT_REGISTRY) or DEFAULT_REGISTRY,
+        tools_dir=get("ORTFIX_TOOLS_DIR", DEFAULT_TOOLS_DIR) or DEFAULT_TOOLS_DIR,
+        sandbox_user=get("ORTFIX_SANDBOX_USER", DEFAULT_SANDBOX_USER) or DEFAULT_SANDBOX_USER,
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import sqlite3
 import threading
@@ -200,12 +201,20 @@ class _Locking:
             self.release(name, owner)
 
 
+def private_file(path: str) -> None:
+    """The database readable by its owner only (SQLite gives its -wal and -shm files the same mode)."""
+    if path != ":memory:" and not path.startswith("file:"):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
+
+
 class SqliteStore(_Locking):
     def __init__(self, path: str, clock: Callable[[], float] = time.time, lease: float = LEASE_SECONDS) -> None:
         self.path = path
         self.clock = clock
         self.lease = lease
         self._local = threading.local()
+        private_file(path)
         with self._db() as db:
             db.executescript(_SCHEMA)
             if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(ortfix_locks)")}:

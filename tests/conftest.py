@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import shutil
+import socket
 import subprocess
 import tarfile
+import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -189,3 +194,58 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+# --- the lockfile-refresh attack (issue 17) ---------------------------------------------------------------
+
+EVIL_SCRIPT = "node -e \"require('fs').writeFileSync('{markers}/' + Date.now(), 'ran')\""  # a marker per run
+
+
+@pytest.fixture
+def evil():
+    """A git dependency whose prepare/prepack scripts write into a world-writable directory, served by git daemon."""
+    if shutil.which("git") is None:
+        pytest.fail("git is not installed")
+    base = Path(tempfile.mkdtemp(prefix="ortfix-evil-"))
+    markers = base / "markers"
+    markers.mkdir()
+    markers.chmod(0o1777)  # the sandbox user could write here, if anything of the dependency ran
+    source = base / "src"
+    source.mkdir()
+    script = EVIL_SCRIPT.format(markers=markers)
+    scripts = {"prepare": script, "prepack": script, "preinstall": script, "postinstall": script}
+    (source / "package.json").write_text(json.dumps({"name": "evil", "version": "1.0.0", "scripts": scripts}))
+    git = ["git", "-c", "user.email=e@example.com", "-c", "user.name=e"]
+    subprocess.run([*git, "init", "-q", str(source)], check=True)
+    subprocess.run([*git, "-C", str(source), "add", "."], check=True)
+    subprocess.run([*git, "-C", str(source), "commit", "-qm", "evil"], check=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(source), str(base / "evil.git")], check=True)
+    for root, dirs, files in os.walk(base):
+        for name in [*dirs, *files]:
+            os.chmod(os.path.join(root, name), os.stat(os.path.join(root, name)).st_mode | 0o055)
+    base.chmod(0o755)
+    port = free_port()
+    log = base / "daemon.log"
+    with open(log, "w") as handle:
+        daemon = subprocess.Popen(
+            ["git", "daemon", "--reuseaddr", f"--base-path={base}", "--export-all", "--listen=127.0.0.1",
+             f"--port={port}", "--verbose", str(base)],
+            stderr=handle,
+        )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    probe_clone = subprocess.run(["git", "ls-remote", f"git://127.0.0.1:{port}/evil.git"], capture_output=True)
+    assert probe_clone.returncode == 0, "the daemon does not serve the repository"
+    served_before = log.read_text().count("Request upload-pack")
+    yield {
+        "specs": [f"git://127.0.0.1:{port}/evil.git", f"git+file://{base}/evil.git"],
+        "markers": markers,
+        "served": lambda: log.read_text().count("Request upload-pack") - served_before,
+    }
+    daemon.terminate()
+    daemon.wait(timeout=10)
+    shutil.rmtree(base, ignore_errors=True)

@@ -10,6 +10,8 @@ from bot import render
 from bot.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
 from bot.github_client import GitHubError
 from bot.jobs import build, fan_out_audits
+from bot.repo_config import RepoConfig
+from bot.repo_scan import scan_commit
 from bot.store import Busy, RedisStore
 
 REPO = "octo-org/web-app"
@@ -306,3 +308,19 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     assert [p.head_ref for p in github.pulls.values()] == ["ortfix/webgpu"]
     untick = {**payload, "changes": {"body": {"from": payload["issue"]["body"]}}}
     assert routing.route(events.parse("issues", "u", json.dumps(untick).encode())) is None
+
+
+def test_a_page_reaches_its_import_map_through_files_read_before(service, github) -> None:
+    """A module with nothing to find is not fetched again, but the files it imports still belong to its page."""
+    page = (
+        '<script type="importmap">\n'
+        '{ "imports": { "onnxruntime-web": "https://esm.sh/onnxruntime-web@1.30.0/webgpu" } }\n'
+        '</script>\n<script type="module" src="./app.js"></script>\n'
+    )
+    files = {"index.html": page, "app.js": "import './lib/model.js';\n", "lib/model.js": MODEL}
+    sha = github.set_branch(REPO, "main", files)
+    client = service.app.installation(42)
+    first = scan_commit(client, service.store, REPO, sha, RepoConfig())
+    second = scan_commit(client, service.store, REPO, sha, RepoConfig())
+    assert "app.js" not in second.texts  # not fetched again
+    assert first.report.findings == second.report.findings == []

@@ -80,10 +80,15 @@ def test_sarif_with_no_findings_is_still_valid(
     assert code == 0
 
 
-def test_fix_rewrites_the_project_and_then_it_is_clean(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """--fix applies the import and the range together; the rescan it prints is clean."""
+def test_fix_rewrites_the_project_and_leaves_only_the_lockfile(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--fix applies the import and the range together; the rescan it prints names the stale lockfile and its command."""
     code, out, _ = run(capsys, "scan", str(project), "--fix")
-    assert code == 0, out
+    assert code == 1
+    assert out.startswith("package-lock.json:7:1: error: lockfile-version: ")
+    assert "Run `npm install`" in out
+    assert "1 finding(s)" in out
     assert "'onnxruntime-web/webgpu'" in (project / "src/app.ts").read_text()
     assert '"onnxruntime-web": "~1.30.0"' in (project / "package.json").read_text()
 

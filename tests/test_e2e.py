@@ -111,7 +111,7 @@ class Ortfix:
 def _up(url: str) -> bool:
     try:
         return requests.get(url, timeout=1).status_code == 200
-    except requests.RequestException:  # refused, or too slow to answer on a busy machine: not up yet
+    except requests.RequestException:  # not up yet, or too busy starting to answer within the second
         return False
 
 
@@ -412,3 +412,74 @@ def test_redis_restarted_under_load_loses_no_accepted_delivery(tmp_path, private
         assert _up(f"http://127.0.0.1:{service.port}/healthz")
     finally:
         service.stop()
+
+
+# --- issue 17: no stranger runs code on the server or commits to a maintainer's branch ----------------------
+
+
+def ortfix_comment(number: int, user: str, author: str, comment_id: int) -> dict:
+    payload = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
+    payload["repository"].update({"full_name": REPO, "default_branch": "main"})
+    payload["issue"].update({"number": number})
+    payload["issue"]["user"]["login"] = author
+    payload["comment"].update({"body": "/ortfix", "id": comment_id})
+    payload["comment"]["user"]["login"] = user
+    payload["installation"] = {"id": 42}
+    return payload
+
+
+def test_a_fork_author_with_a_git_dependency_and_an_outsider_on_an_upstream_branch_run_nothing(
+    tmp_path, private_key, github, evil
+) -> None:
+    """Through `ortfix serve`: the fork's git dependency is refused before any package manager runs, the outsider is
+    refused; no marker, nothing fetched from the git daemon, no commit, and each gets its reply."""
+    from bot.lockfile_refresh import NON_REGISTRY
+
+    port = free_port()
+    env = service_env(private_key, github, ORTFIX_DB=str(tmp_path / "ortfix.db"), PORT=str(port))
+    serve = subprocess.Popen(
+        [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for(lambda: _up(f"http://127.0.0.1:{port}/healthz"), 30, "ortfix serve did not start")
+        service = Ortfix(tmp_path, env)
+        service.port = port
+        model = FIXED  # already on the native backend: raising the range is the only fix
+        manifest = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0",\n    "evil": "%s"\n  }\n}\n'
+        base = {"package.json": MANIFEST, "src/model.js": model}
+        github.repo(REPO).refs.setdefault("main", github.add_commit(base))
+        fork = FakePull(
+            REPO,
+            40,
+            base=base,
+            head={**base, "package.json": manifest % evil["specs"][0], "yarn.lock": "# yarn lockfile v1\n"},
+            head_ref="feature-40",
+            head_repo="mallory/web-app",
+            maintainer_can_modify=True,
+            author="mallory",
+        )
+        upstream = FakePull(
+            REPO,
+            41,
+            base=base,
+            head={**base, "package.json": manifest % evil["specs"][1], "package-lock.json": "{}\n"},
+            head_ref="release",
+            author="outsider",
+        )
+        github.add_pull(fork)
+        github.add_pull(upstream)
+        assert service.send("issue_comment", ortfix_comment(40, "mallory", "mallory", 401), "s-1") == 202
+        assert service.send("issue_comment", ortfix_comment(41, "outsider", "outsider", 402), "s-2") == 202
+        comments = github.repo(REPO).issue_comments
+        wait_for(lambda: {c["issue"] for c in comments} == {40, 41}, 90, "no replies")
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(timeout=60)
+    (to_fork,) = [c["body"] for c in comments if c["issue"] == 40]
+    (to_outsider,) = [c["body"] for c in comments if c["issue"] == 41]
+    assert NON_REGISTRY in to_fork and f"evil ({evil['specs'][0]})" in to_fork
+    assert to_outsider.startswith("Sorry @outsider")
+    assert github.count("POST", "/git/commits$") == 0
+    assert github.repo("mallory/web-app").refs["feature-40"] == fork.head_sha
+    assert github.repo(REPO).refs["release"] == upstream.head_sha
+    assert list(evil["markers"].iterdir()) == [] and evil["served"]() == 0

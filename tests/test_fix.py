@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
+import textwrap
 
 import pytest
 
-from bot import events, render, routing
-from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request
+from bot import events, markdown, render, routing
+from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request, plan
 from bot.jobs import run_delivery
-from bot.lockfile_refresh import RefreshFailed, refresh
+from bot.lockfile_refresh import NON_REGISTRY, NOT_RUN, UNRESOLVED, RefreshFailed, refresh
 from bot.repo_config import RepoConfig
 from tests.conftest import example
 from tests.fake_github import APP_LOGIN, PullRequest
@@ -26,7 +25,7 @@ SETUP = "ort.env.wasm.wasmPaths = { wasm: '/ort-wasm-simd-threaded.jsep.wasm' };
 WORKFLOW = "steps:\n  - run: node -e \"require('onnxruntime-web')\" # webgpu\n"
 
 
-def fake_refresher(lockfile: str, files: dict[str, bytes]) -> bytes:
+def fake_refresher(lockfile: str, files: dict[str, bytes], managers=None) -> bytes:
     """A recorded result: what `npm install --package-lock-only` wrote for ^1.30.0."""
     assert json.loads(files["package.json"])["dependencies"]["onnxruntime-web"] == "^1.30.0"
     return LOCK.replace("1.22.0", "1.30.0").encode()
@@ -46,6 +45,7 @@ def make_pull(github, **extra) -> PullRequest:
     }
     head = {**base, "src/model.js": MODEL}
     github.repo(REPO).refs["main"] = github.add_commit(base)
+    github.repo(REPO).permissions["author"] = "write"  # who pushed the branch to the repository
     return github.add_pull(PullRequest(REPO, 31, base=base, head=head, head_ref="feature", author="author", **extra))
 
 
@@ -173,7 +173,7 @@ def test_forks(service, github, fork_owner: str, can_modify: bool, pushed: bool)
 def test_a_lockfile_that_cannot_be_refreshed_keeps_its_range(service, github, monkeypatch) -> None:
     """npm missing or failing: the range stays, the rest is committed, and the reply says what to run."""
 
-    def broken(lockfile, files):
+    def broken(lockfile, files, managers=None):
         raise RefreshFailed("npm install --package-lock-only", "npm is not installed on the ortfix server")
 
     monkeypatch.setattr("bot.fix.refresh", broken)
@@ -183,6 +183,97 @@ def test_a_lockfile_that_cannot_be_refreshed_keeps_its_range(service, github, mo
     assert commit.files["package.json"] == MANIFEST and commit.files["package-lock.json"] == LOCK
     assert "'onnxruntime-web/webgpu'" in commit.files["src/model.js"]
     assert "npm install --package-lock-only" in replies(github)[0]
+
+
+def test_an_outsider_who_opened_a_pull_request_from_an_upstream_branch_is_refused(service, github) -> None:
+    """Authorship is not write access: a PR from `release` in the repository itself gets no commit from its author."""
+    pull = make_pull(github)
+    del github.repo(REPO).permissions["author"]  # opened the PR, but cannot push to the repository
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert github.repo(REPO).refs["feature"] == pull.head_sha and github.count("POST", "/git/commits$") == 0
+    assert replies(github) == [render.REFUSED.format(user="author")]
+
+
+@pytest.mark.parametrize(("fork", "served"), [("author/web-app", True), ("someone/web-app", False)])
+def test_authorship_counts_only_for_the_authors_own_fork(service, github, fork: str, served: bool) -> None:
+    """The author of a PR from their own fork is served without write access; from someone else's fork, not."""
+    pull = make_pull(github, head_repo=fork, maintainer_can_modify=True)
+    del github.repo(REPO).permissions["author"]
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert (github.repo(fork).refs["feature"] != pull.head_sha) is served
+    assert (replies(github) == [render.REFUSED.format(user="author")]) is not served
+
+
+def test_write_access_is_asked_each_time_the_command_runs(service, github) -> None:
+    """Access revoked after a first /ortfix: the next one is refused."""
+    make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix"), "c-1")
+    github.repo(REPO).permissions["author"] = "read"
+    payload = comment_payload("/ortfix fix")
+    payload["comment"]["id"] += 1
+    deliver(service, "issue_comment", payload, "c-2")
+    assert replies(github)[-1] == render.REFUSED.format(user="author")
+    assert github.count("GET", "/collaborators/author/permission") == 2
+
+
+def test_no_package_manager_runs_for_a_change_ortfix_cannot_push(service, github, monkeypatch) -> None:
+    """A fork without maintainer edits: the plan never calls the refresher; the reply says what to run."""
+    ran = []
+    monkeypatch.setattr("bot.fix.refresh", lambda *args: ran.append(args))
+    make_pull(github, head_repo="author/web-app", maintainer_can_modify=False)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert ran == []
+    (reply,) = replies(github)
+    assert "`npm install --package-lock-only`" in reply and NOT_RUN in reply
+    assert '-    "onnxruntime-web": "^1.22.0"' not in reply  # the range is left out of the patch
+
+
+def test_package_manager_output_reaches_the_reply_only_in_a_code_block(service, github, monkeypatch) -> None:
+    """The fixed reason as text; the tool's own words, backticks and mentions included, fenced and escaped."""
+    detail = "npm error ``` @octo-org/admins [x](https://evil.example)\n```\n@everyone"
+
+    def broken(lockfile, files, managers=None):
+        raise RefreshFailed("npm install --package-lock-only", UNRESOLVED, detail)
+
+    monkeypatch.setattr("bot.fix.refresh", broken)
+    make_pull(github)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    (reply,) = replies(github)
+    assert UNRESOLVED in reply and "  ````\n  npm error ``` @octo-org/admins" in reply
+    outside = reply.replace(textwrap.indent(markdown.block(detail), "  ", lambda _: True), "")
+    assert "@octo-org" not in outside and "@everyone" not in outside and "evil.example" not in outside
+
+
+def test_a_git_dependency_holds_the_range_back_and_the_reply_names_it(service, github, monkeypatch) -> None:
+    """The real refresh refuses before running anything; with nothing else to fix, nothing is committed and the
+    reply names the dependency and the command to run."""
+    monkeypatch.setattr("bot.fix.refresh", refresh)
+    manifest = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0",\n    "x": "github:attacker/x"\n  }\n}\n'
+    fixed_model = MODEL.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
+    files = {"package.json": manifest, "package-lock.json": LOCK, "src/model.js": fixed_model}
+    github.repo(REPO).refs["main"] = github.add_commit(files)
+    github.repo(REPO).permissions["author"] = "write"
+    pull = github.add_pull(PullRequest(REPO, 31, base=files, head=files, head_ref="feature", author="author"))
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    assert github.repo(REPO).refs["feature"] == pull.head_sha and github.count("POST", "/git/commits$") == 0
+    (reply,) = replies(github)
+    assert reply.startswith("ortfix committed nothing") and NON_REGISTRY in reply
+    assert "package.json: x (github:attacker/x)" in reply and "`npm install --package-lock-only`" in reply
+
+
+def test_check_and_help_are_rate_limited_per_person_and_per_pull_request(service, github) -> None:
+    """Edits or copies of `/ortfix check` within a minute: one review; `help` likewise, from anyone on the PR."""
+    pull = make_pull(github)
+    for i in range(3):
+        payload = comment_payload("/ortfix check", user="visitor")
+        payload["comment"]["id"] += i
+        deliver(service, "issue_comment", payload, f"c-{i}")
+    assert len(pull.reviews) == 1 and github.count("GET", r"/pulls/31$") == 1
+    for i, user in enumerate(["visitor", "other"]):
+        payload = comment_payload("/ortfix help", user=user)
+        payload["comment"]["id"] += 10 + i
+        deliver(service, "issue_comment", payload, f"h-{i}")
+    assert replies(github) == [render.HELP]
 
 
 def test_check_reruns_the_review_and_help_answers(service, github) -> None:
@@ -311,44 +402,25 @@ def test_a_branch_a_human_pushed_to_is_left_alone(service, github) -> None:
     assert github.repo(REPO).refs[FIX_BRANCH] == human
 
 
-def test_refresh_runs_the_package_manager_in_an_empty_directory(tmp_path) -> None:
-    """A recorded npm run: the command, the files it saw (only the manifests and the lockfile), the result."""
-    seen = {}
+def test_a_workspace_member_gets_the_root_lockfile_refreshed(service, github) -> None:
+    """The member's own stale lockfile is what npm ignores: the root lockfile is the one regenerated."""
+    refreshed = []
 
-    def npm(command, cwd, env, **kwargs):
-        from pathlib import Path
+    def record(lockfile: str, files: dict[str, bytes]) -> bytes:
+        refreshed.append(lockfile)
+        return files[lockfile]
 
-        seen["command"], seen["files"], seen["env"] = command, sorted(p.name for p in Path(cwd).iterdir()), env
-        (Path(cwd) / "package-lock.json").write_text('{"lockfileVersion": 3}')
-        return subprocess.CompletedProcess(command, 0, "", "")
-
-    if shutil.which("npm") is None:
-        pytest.fail("npm is not installed")
-    out = refresh("package-lock.json", {"package.json": b"{}", "package-lock.json": b"{}"}, run=npm)
-    assert out == b'{"lockfileVersion": 3}'
-    assert seen["command"][:3] == ["npm", "install", "--package-lock-only"] and "--ignore-scripts" in seen["command"]
-    assert seen["files"] == ["package-lock.json", "package.json"]
-    assert set(seen["env"]) == {"PATH", "HOME", "COREPACK_ENABLE_DOWNLOAD_PROMPT", "CI"}  # no tokens, no secrets
-
-
-def test_a_failing_or_slow_package_manager_is_a_clear_failure() -> None:
-    def fails(command, **kwargs):
-        return subprocess.CompletedProcess(command, 1, "", "npm ERR! 404 Not Found\n")
-
-    def hangs(command, **kwargs):
-        raise subprocess.TimeoutExpired(command, 1)
-
-    with pytest.raises(RefreshFailed, match="404 Not Found"):
-        refresh("package-lock.json", {"package.json": b"{}", "package-lock.json": b"{}"}, run=fails)
-    with pytest.raises(RefreshFailed, match="gave up"):
-        refresh("package-lock.json", {"package.json": b"{}", "package-lock.json": b"{}"}, run=hangs)
-
-
-@pytest.mark.npm
-def test_real_npm_regenerates_the_lockfile_for_a_raised_range() -> None:
-    """The one test that runs npm for real against the registry."""
-    manifest = b'{"name": "x", "version": "1.0.0", "dependencies": {"onnxruntime-web": "^1.30.0"}}'
-    old = {"name": "x", "version": "1.0.0", "lockfileVersion": 3, "requires": True, "packages": {}}
-    lock = refresh("package-lock.json", {"package.json": manifest, "package-lock.json": json.dumps(old).encode()})
-    assert json.loads(lock)["packages"]["node_modules/onnxruntime-web"]["version"].startswith("1.")
-    assert json.loads(lock)["packages"][""]["dependencies"]["onnxruntime-web"] == "^1.30.0"
+    sha = github.set_branch(
+        REPO,
+        "main",
+        {
+            "package.json": '{ "private": true, "workspaces": ["packages/*"] }\n',
+            "package-lock.json": LOCK,
+            "packages/app/package.json": MANIFEST,
+            "packages/app/package-lock.json": LOCK.replace("1.22.0", "1.20.1"),
+            "packages/app/src/model.js": MODEL,
+        },
+    )
+    fix = plan(service.app.installation(42), service.store, REPO, sha, RepoConfig(), refresher=record)
+    assert refreshed == ["package-lock.json"]
+    assert "packages/app/package-lock.json" not in fix.files

@@ -44,9 +44,9 @@ def wait_until_up(url: str, process: subprocess.Popen, seconds: float = 30) -> N
     while time.monotonic() < deadline:
         assert process.poll() is None, "the server exited"
         try:
-            if requests.get(url, timeout=1).status_code == 200:
+            if requests.get(url, timeout=2).status_code == 200:
                 return
-        except requests.RequestException:  # refused, or too slow to answer on a busy machine: not up yet
+        except requests.RequestException:  # refused, or too slow on a busy machine: not up yet
             time.sleep(0.1)
     raise AssertionError(f"{url} did not come up")
 

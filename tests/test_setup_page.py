@@ -143,7 +143,7 @@ def test_the_manifest_flow_in_a_real_browser(tmp_path, manifest_github) -> None:
         def configured() -> bool:
             try:
                 return "Running" in requests.get(base + "/", timeout=2).text
-            except requests.ConnectionError:
+            except requests.RequestException:
                 return False
 
         import time

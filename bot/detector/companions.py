@@ -9,13 +9,16 @@ import tree_sitter
 from bot.detector.facts import Reference
 from bot.detector.parsing import string_content, text
 
-JSEP_MARK = b".jsep."
-# ort-wasm-simd-threaded.jsep.wasm / .jsep.mjs (and the older ort-wasm-simd.jsep.wasm)
-_ASSET = re.compile(rb"ort-wasm[A-Za-z0-9_-]*(\.jsep\.)(?:wasm|mjs|\*)")
+JSEP_MARK = b".jsep"
+# ort-wasm-simd-threaded.jsep.wasm / .jsep.mjs (and the older ort-wasm-simd.jsep.wasm), or the base name alone
+# at the end of a string (`'ort-wasm-simd-threaded.jsep'`, later joined with an extension)
+_ASSET = re.compile(rb"ort-wasm[A-Za-z0-9_-]*(\.jsep)(?:\.(?:wasm|mjs|\*)|(?=[\"'`]))")
+NATIVE_MARK = ".asyncify"
 _STRING_NODES = {"string_fragment", "string", "template_string", "string_content", "attribute_value"}
 # Patterns for the one query pass over JS/TS (javascript.py); `wasmPaths: "…"` pairs come from its pair pattern.
+# The assignment pattern also gives javascript.py `options.device = …` provider requests.
 QUERY = """
-(assignment_expression left: (member_expression property: (property_identifier) @assigned) right: (string) @assigned_value)
+(assignment_expression left: (member_expression property: (property_identifier) @assigned) right: (_) @assigned_value)
 (member_expression
   object: (member_expression object: (_) @env property: (property_identifier) @webgpu)
   property: (property_identifier) @flag)
@@ -30,8 +33,12 @@ IGNORED_FLAGS = (
 )
 
 
+def names_jsep_asset(data: bytes) -> bool:
+    return JSEP_MARK in data and _ASSET.search(data) is not None
+
+
 def asset_names(data: bytes, root: tree_sitter.Node) -> list[Reference]:
-    """Each `.jsep.` of a JSEP wasm asset name inside a string or attribute value (not a comment)."""
+    """Each `.jsep` of a JSEP wasm asset name inside a string or attribute value (not a comment)."""
     if JSEP_MARK not in data:
         return []
     found = []

@@ -14,6 +14,7 @@ class Reference:
     end: int
     value: str
     via: str  # import | export | require | dynamic-import | import-scripts | script-src | importmap | asset | wasm-prefix | flag
+    pinned: bool = False  # inside an HTML tag whose `integrity` hash covers the file it names
 
 
 @dataclass

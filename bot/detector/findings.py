@@ -36,6 +36,7 @@ class Report:
     skipped: Counter[str] = field(default_factory=Counter)
     notes: list[str] = field(default_factory=list)
     versions: dict[str, dict[str, str | None]] = field(default_factory=dict)  # package dir → range, installed
+    lockfiles: dict[str, str] = field(default_factory=dict)  # package.json dir → the lockfile that installs it
 
     def shown(self, *, include_info: bool = False) -> list[Finding]:
         """The findings a user sees: errors and warnings, and with `include_info` the quiet ones too."""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import tree_sitter
 
-from bot.detector.companions import QUERY, asset_names, ignored_flag, wasm_prefix
+from bot.detector.companions import QUERY as COMPANIONS_QUERY
+from bot.detector.companions import asset_names, ignored_flag, wasm_prefix
 from bot.detector.facts import CodeFacts, Reference
 from bot.detector.parsing import captures, parse, query, string_content, text
+from bot.detector.providers import QUERY as PROVIDERS_QUERY
+from bot.detector.providers import Requests
 
 # Loads: the string is the first argument or the source of the statement.
 _LOADS = """
@@ -15,37 +18,36 @@ _LOADS = """
 (call_expression function: [(import) (identifier)] @fn arguments: (arguments (string) @src)) @stmt
 """
 _TS_LOADS = _LOADS + "(import_require_clause source: (string) @src) @stmt"  # import x = require('…')
-# What the code asks for: 'webgpu' in an array (executionProviders), or as {name|device: 'webgpu'};
-# the pair pattern also finds `wasmPaths: '…'`.
-_REQUESTS = """
-(array (string) @item)
-(pair key: [(property_identifier) (string)] @key value: (string) @value)
-"""
-_REQUEST_KEYS = {"name", "device", "executionProviders", "backend"}
+# A `key: value` pair: a provider request (executionProviders, device, name) or a `wasmPaths: '…'` prefix.
+_PAIRS = "(pair key: [(property_identifier) (string)] @key value: (_) @value)"
 _CALLS = {"import": "dynamic-import", "require": "require", "importScripts": "import-scripts"}
 _TYPE_ONLY_PARENTS = {"type_query", "type_annotation", "literal_type", "generic_type"}
-PROVIDERS = ("webgpu", "webgl")
 
 
 def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
     """Add the loads, provider requests and companions in `data` (parsed with `grammar`) to `facts`, in one pass."""
     root = parse(grammar, data)
+    requests = Requests()
     for _, match in captures(grammar, query_for(grammar), root):
         if "stmt" in match:
             reference = _load(match)
-        elif "item" in match:
-            facts.providers.update(_requested(match["item"][0]))
+        elif "list" in match:
+            requests.lists.append(match["list"][0])
             continue
-        elif "key" in match:
-            key, value = match["key"][0], match["value"][0]
-            if text(key).strip("'\"") in _REQUEST_KEYS:
-                facts.providers.update(_requested(value))
-            reference = wasm_prefix(key, value)
-            if reference is not None:
-                facts.companions.append(reference)
+        elif "shorthand" in match:
+            requests.request(match["shorthand"][0], match["shorthand"][0])
             continue
-        elif "assigned" in match:
-            reference = wasm_prefix(match["assigned"][0], match["assigned_value"][0])
+        elif "bound" in match:
+            requests.bind(match["bound"][0], match["bound_value"][0])
+            continue
+        elif "key" in match or "assigned" in match:
+            key, value = (
+                (match["key"][0], match["value"][0])
+                if "key" in match
+                else (match["assigned"][0], match["assigned_value"][0])
+            )
+            requests.request(key, value)
+            reference = wasm_prefix(key, value) if value.type == "string" else None
             if reference is not None:
                 facts.companions.append(reference)
             continue
@@ -56,12 +58,13 @@ def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
             continue
         if reference is not None:
             facts.references.append(reference)
+    facts.providers.update(requests.providers())
     facts.companions.extend(asset_names(data, root))
 
 
 def query_for(grammar: str) -> str:
     loads = _LOADS if grammar == "javascript" else _TS_LOADS
-    return loads + _REQUESTS + QUERY
+    return loads + _PAIRS + COMPANIONS_QUERY + PROVIDERS_QUERY
 
 
 def warm() -> None:
@@ -117,8 +120,3 @@ def _in_type(node: tree_sitter.Node) -> bool:
             return True
         parent = parent.parent
     return False
-
-
-def _requested(node: tree_sitter.Node) -> set[str]:
-    content = string_content(node)
-    return {content[0]} & set(PROVIDERS) if content else set()

@@ -18,6 +18,15 @@ from bot.backends import PACKAGE, in_range
 # npm gives a shrinkwrap precedence over a package-lock; the rest are one per project
 LOCKFILE_NAMES = ("npm-shrinkwrap.json", "package-lock.json", "pnpm-lock.yaml", "yarn.lock", "bun.lock")
 
+# what refreshes each lockfile after its package.json changed
+INSTALL_COMMANDS = {
+    "npm-shrinkwrap.json": "npm install",
+    "package-lock.json": "npm install",
+    "pnpm-lock.yaml": "pnpm install",
+    "yarn.lock": "yarn",
+    "bun.lock": "bun install",
+}
+
 _VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
 
 
@@ -33,6 +42,32 @@ def resolved_version(
         return reader(text, package_dir, declared, package)
     except (ValueError, TypeError, AttributeError, KeyError):
         return None
+
+
+def covers(lockfile: str, text: str, package_dir: str) -> bool:
+    """Whether the lockfile records the project at `package_dir` (relative to it) as one of its workspaces."""
+    if lockfile == "yarn.lock":
+        return f'@workspace:{package_dir}"' in text or f"@workspace:{package_dir}:" in text
+    if lockfile == "pnpm-lock.yaml":
+        return re.search(rf"^  '?{re.escape(package_dir)}'?:\s*$", text, re.MULTILINE) is not None
+    return f'"{package_dir}": {{' in text  # npm's "packages" and bun's "workspaces" keys
+
+
+def resolving_row(lockfile: str, text: str, package_dir: str, version: str, package: str = PACKAGE) -> int:
+    """The row of the lockfile's entry that resolves `package` to `version` for `package_dir` (0 when none is seen)."""
+    keys = [
+        f'"{posixpath.join(package_dir, "node_modules", package)}"',  # npm v2+
+        f'"node_modules/{package}"',
+        f"{package}@{version}",  # pnpm and bun package keys
+        f"\n{package}@",  # yarn descriptors
+        f'\n"{package}@',
+        f'"{package}": {{',  # npm v1
+    ]
+    for key in keys:
+        at = text.find(key)
+        if at != -1:
+            return text.count("\n", 0, at + (1 if key.startswith("\n") else 0))
+    return 0
 
 
 def _npm(text: str, package_dir: str, declared: str | None, package: str) -> str | None:

@@ -11,9 +11,13 @@ import tree_sitter
 
 from bot.backends import PACKAGE
 from bot.detector.parsing import json_pairs, json_root, string_content
+from bot.detector.sources import Load
+from bot.detector.specifiers import classify
 
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
 OVERRIDE_FIELDS = ("overrides", "resolutions")
+# conditions a browser bundler resolves package.json "imports" with (never "node")
+BROWSER_CONDITIONS = ("browser", "worker", "import", "module", "require", "default")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Manifest:
     path: str
     ranges: tuple[RangeLine, ...]  # onnxruntime-web's and the tracked wrappers'
     dependencies: dict[str, str]  # every declared dependency name → range, all fields merged
+    workspaces: tuple[str, ...] = ()  # npm/yarn/bun workspace globs
+    aliases: tuple[Load, ...] = ()  # "imports" entries ("#ort") whose browser target is an onnxruntime-web entry
 
     @property
     def dir(self) -> str:
@@ -77,11 +83,23 @@ def parse_manifest(path: str, data: bytes, wrappers: Collection[str] = ()) -> Ma
             dependencies.update({k: v for k, v in section.items() if isinstance(v, str)})
     tracked = {PACKAGE, *wrappers}
     ranges: tuple[RangeLine, ...] = ()
+    aliases: tuple[Load, ...] = ()
     if any(name in dependencies for name in tracked) or PACKAGE.encode() in data:
         root = json_root(data)
         if root is not None:
-            ranges = tuple(_Reader(path, data.split(b"\n"), tracked).ranges(root))
-    return Manifest(path, ranges, dependencies)
+            reader = _Reader(path, data.split(b"\n"), tracked)
+            ranges = tuple(reader.ranges(root))
+            aliases = tuple(reader.aliases(root))
+    return Manifest(path, ranges, dependencies, _workspaces(document.get("workspaces")), aliases)
+
+
+def _workspaces(field: object) -> tuple[str, ...]:
+    """npm, yarn and bun take a list of globs, or (yarn classic) {"packages": [...]}."""
+    if isinstance(field, dict):
+        field = field.get("packages")
+    if not isinstance(field, list):
+        return ()
+    return tuple(g.removeprefix("./").rstrip("/") for g in field if isinstance(g, str))
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,24 @@ class _Reader:
                 for sub, value in json_pairs(section):
                     if sub == "overrides":
                         yield from self._overrides("pnpm.overrides", value)
+
+    def aliases(self, root: tree_sitter.Node) -> Iterator[Load]:
+        for field, section in json_pairs(root):
+            if field == "imports":
+                for key, value in json_pairs(section):
+                    target = _browser_target(value) if key.startswith("#") else None
+                    load = self._load(target) if target is not None else None
+                    if load is not None:
+                        yield load
+
+    def _load(self, node: tree_sitter.Node) -> Load | None:
+        content = string_content(node)
+        target = classify(content[0]) if content else None
+        if content is None or target is None or target.is_url:
+            return None
+        value, row, start, end = content
+        line = self.lines[row].removesuffix(b"\r")
+        return Load(self.path, row, start, end, line, value, "package-imports", target=target)
 
     def _overrides(self, field: str, section: tree_sitter.Node, parent: str = "") -> Iterator[RangeLine]:
         for key, value in json_pairs(section):
@@ -125,6 +161,15 @@ class _Reader:
             return  # untracked, or npm's "$name" reference to the project's own range
         line = self.lines[row].removesuffix(b"\r")
         yield RangeLine(self.path, row, start, end, line, field, name, text, parent=scope)
+
+
+def _browser_target(node: tree_sitter.Node) -> tree_sitter.Node | None:
+    """The string an "imports" entry resolves to in a browser build: the first matching condition, nested."""
+    while node.type == "object":
+        node = next((value for key, value in json_pairs(node) if key in BROWSER_CONDITIONS), None)  # type: ignore[assignment]
+        if node is None:
+            return None
+    return node if node.type == "string" else None
 
 
 def _scope(key: str, parent: str) -> str:

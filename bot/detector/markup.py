@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import tree_sitter
 
 from bot.detector.companions import asset_names
@@ -23,6 +25,14 @@ def scan_markup(suffix: str, data: bytes, facts: CodeFacts) -> None:
             data = blank_outside(data, fence[1], len(data))
     root = parse("html", data)
     facts.companions.extend(asset_names(data, root))  # in attribute values: preload links, CSP
+    _scan_scripts(root, data, default_grammar, facts)
+    hashed = list(_hashed_tags(root))
+    if hashed:
+        facts.references[:] = [_pin(r, hashed) for r in facts.references]
+        facts.companions[:] = [_pin(r, hashed) for r in facts.companions]
+
+
+def _scan_scripts(root: tree_sitter.Node, data: bytes, default_grammar: str, facts: CodeFacts) -> None:
     for script in _script_elements(root):
         attributes = _attributes(script)
         src = attributes.get("src")
@@ -72,6 +82,27 @@ def _mappings(node: tree_sitter.Node, facts: CodeFacts) -> None:
         url, row, start, end = content
         facts.mapped.add(key)
         facts.references.append(Reference(row, start, end, url, "importmap"))
+
+
+def _hashed_tags(root: tree_sitter.Node):
+    """The (start, end) points of every start tag with an `integrity` attribute: its hash covers the URL's file."""
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if node.type in ("start_tag", "self_closing_tag"):
+            names = (text(a.named_children[0]).lower() for a in node.named_children if a.type == "attribute")
+            if "integrity" in names:
+                yield node.start_point, node.end_point
+        elif node.type not in ("raw_text", "text", "comment"):
+            stack.extend(node.named_children)
+
+
+def _pin(reference: Reference, hashed: list[tuple[tuple[int, int], tuple[int, int]]]) -> Reference:
+    """`reference`, marked pinned when it sits inside a tag that carries an `integrity` hash."""
+    at = (reference.row, reference.start)
+    if any(start <= at < end for start, end in hashed):
+        return dataclasses.replace(reference, pinned=True)
+    return reference
 
 
 def _script_elements(root: tree_sitter.Node):

@@ -27,7 +27,16 @@ WEBGL = (
     "does not have. No one-line fix: move WebGPU work to `{fix}` and WebGL work to `onnxruntime-web/webgl`, or drop "
     "WebGL. Sources: {sources}."
 )
+OLD_URL = (
+    " No onnxruntime-web release before {native} has the native WebGPU EP, so `{fix}` is the native URL: "
+    "it pins {latest}."
+)
 QUIET = "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
+PINNED_BY_HASH = (
+    " No suggestion here: this tag's `integrity` hash covers the file at the old URL, so the hash must be "
+    "recomputed together with the URL (for example `openssl dgst -sha384 -binary FILE | openssl base64 -A`), "
+    "or the browser refuses the new file."
+)
 
 VERSION = (
     "This range admits onnxruntime-web {lowest}, below {native}, where `{fix}` is still the JSEP backend{no_webgpu}. "
@@ -38,6 +47,17 @@ VERSION_NO_WEBGPU = " and the bare `onnxruntime-web` entry has no WebGPU at all"
 LOCKED_OLD = "The lockfile installs {resolved}: this package runs JSEP (or no WebGPU) today."
 LOCKED_NEW = "The lockfile already installs {resolved}, but a fresh or downstream install can still get a JSEP build."
 UNLOCKED = "There is no lockfile, so an install can get a JSEP build."
+PINNED = "The range pins {version} exactly and there is no lockfile: every install gets this JSEP (or no WebGPU) build."
+LOCKFILE_OLD = (
+    "The range asks for {range}, but {lockfile} still installs onnxruntime-web {locked}, below {native}: there "
+    "`onnxruntime-web/webgpu` is the JSEP backend (or absent), and every `npm ci` or frozen install gets it. "
+    "Run `{command}` and commit the refreshed lockfile."
+)
+LOCKFILE_OUTSIDE = (
+    "{lockfile} locks onnxruntime-web {locked}, which the range {range} does not admit: a frozen install "
+    "(`npm ci`, `--frozen-lockfile`) fails, and the version that runs is not the one the range asks for. "
+    "Run `{command}` and commit the refreshed lockfile."
+)
 PINNED_BY_WRAPPER = (
     " No suggestion here: {wrapper} pins its own onnxruntime-web and breaks when this override raises it "
     "(see the wrapper-version finding)."
@@ -89,6 +109,14 @@ MIXED_WRAPPER = (
     "`{spec}` loads the JSEP bundle while {wrapper} {version} loads `onnxruntime-web/webgpu`: two `ort` instances, "
     "two wasm downloads, and `env` settings that reach only one of them. Import `onnxruntime-web/webgpu` here too."
 )
+
+VENDORED = (
+    "{path} is a committed copy of onnxruntime-web{version} that loads the JSEP WebGPU backend (it names the "
+    "`.jsep.` wasm files), whatever the code around it imports. Replace it with `ort.webgpu.min.js` of "
+    "onnxruntime-web {native} or later (the native WebGPU EP, with its `.asyncify.` wasm files next to it), or load "
+    "that file from a CDN. Sources: {sources}."
+)
+BUNDLE_VERSION = " {version}"
 
 WRAPPER_UPGRADE = "{old} Suggested: {recommended} or later."
 WRAPPER_SAFARI = "{safari} Suggested: {recommended} or later."

@@ -1,15 +1,18 @@
 """The rules: a package's loads, provider requests and versions in, findings out.
 
-A package is the directory of the nearest package.json (or the scanned root
-when there is none). Whether a load is a problem depends on that package as a
-whole: the WebGPU-use gate, the version the lockfile installs, import maps.
+A package is the directory of the nearest package.json; outside any, the
+scanner makes a page (an HTML document and what it loads) or a folder the
+unit. Whether a load is a problem depends on that unit as a whole: the
+WebGPU-use gate, the version the lockfile installs, import maps.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from bot import markdown
 from bot.backends import (
     JSEP,
     NATIVE,
@@ -19,12 +22,15 @@ from bot.backends import (
     Wrapper,
     admits_below,
     compare,
+    in_range,
     min_version,
     raise_floor,
     valid_range,
 )
 from bot.detector import messages
+from bot.detector.companions import JSEP_MARK, NATIVE_MARK
 from bot.detector.findings import ERROR, INFO, WARNING, Finding
+from bot.detector.lockfiles import INSTALL_COMMANDS
 from bot.detector.manifests import RangeLine
 from bot.detector.sources import FileFacts, Load, Place
 from bot.detector.specifiers import prefix_version, rewrite
@@ -36,6 +42,8 @@ JSEP_ASSET = "jsep-asset"
 MIXED_ENTRY = "mixed-entry"
 NATIVE_IGNORED_FLAG = "native-ignored-flag"
 WRAPPER_VERSION = "wrapper-version"
+VENDORED_JSEP = "vendored-jsep"
+LOCKFILE_VERSION = "lockfile-version"
 RULES = {  # rule id → one-line description
     JSEP_IMPORT: "Code loads onnxruntime-web's deprecated JSEP WebGPU backend",
     JSEP_CDN: "A CDN URL loads onnxruntime-web's deprecated JSEP WebGPU backend",
@@ -44,7 +52,19 @@ RULES = {  # rule id → one-line description
     MIXED_ENTRY: "Both the JSEP and the native entry of onnxruntime-web are loaded in one package",
     NATIVE_IGNORED_FLAG: "An env.webgpu flag that the native WebGPU backend ignores",
     WRAPPER_VERSION: "A library that wraps onnxruntime-web keeps WebGPU on the JSEP backend",
+    VENDORED_JSEP: "A committed copy of onnxruntime-web's own bundle carries the JSEP WebGPU backend",
+    LOCKFILE_VERSION: "The lockfile installs an onnxruntime-web that the range no longer asks for",
 }
+_EXACT = re.compile(r"=?v?\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
+
+
+@dataclass(frozen=True)
+class Locked:
+    """The version a lockfile installs, at its line that resolves it (where a stale lockfile is reported)."""
+
+    at: Place
+    version: str
+    name: str  # the lockfile's file name: which package manager refreshes it
 
 
 @dataclass(frozen=True)
@@ -63,16 +83,15 @@ class Package:
     ranges: list[RangeLine] = field(default_factory=list)  # its own declaration and the global overrides above it
     declared: str | None = None  # the range the nearest declaring package.json gives
     resolved: str | None = None  # the version the lockfile installs
+    lock: Locked | None = None  # where the lockfile says so
     wrappers: list[WrapperUse] = field(default_factory=list)
+    mapped_paths: set[str] = field(default_factory=set)  # files whose bare imports an import map resolves
+    nearby_providers: set[str] = field(default_factory=set)  # asked for next to a folder unit's files
 
     # Derived once, on first use: the rules read them per load, and `files` is complete by then.
     @cached_property
     def providers(self) -> set[str]:
-        return set().union(*(f.providers for f in self.files))
-
-    @cached_property
-    def mapped(self) -> set[str]:
-        return set().union(*(f.mapped for f in self.files))
+        return set().union(self.nearby_providers, *(f.providers for f in self.files))
 
     @cached_property
     def loads(self) -> list[Load]:
@@ -97,12 +116,15 @@ def evaluate(package: Package, table: VersionTable) -> list[Finding]:
     findings += _companion_findings(package, table, loads, load_findings, version_findings, installed)
     findings += _mixed_entry_findings(package, table, loads)
     findings += _wrapper_findings(package, uses_webgpu)
+    findings += _vendored_findings(package, table, uses_webgpu)
+    if version_sensitive:
+        findings += _lockfile_findings(package, table, uses_webgpu)
     return findings
 
 
 def _mapped_away(load: Load, package: Package) -> bool:
     """A bare import that an import map resolves: the map's URL is the finding, the code can stay."""
-    return not load.target.is_url and load.target.entry == "." and PACKAGE in package.mapped
+    return not load.target.is_url and load.target.entry == "." and load.path in package.mapped_paths
 
 
 def _load_finding(load: Load, package: Package, table: VersionTable, installed: str | None, uses_webgpu: bool):
@@ -121,6 +143,7 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
         "native": _floor(table),
         "sources": messages.SOURCES,
         "then": then,
+        "latest": table.latest,
     }
     if target.entry in table.replaceable_entries and backend in (JSEP, NONE):
         if target.entry in table.webgl_entries and "webgl" in package.providers:
@@ -128,16 +151,28 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
         if backend == NONE:
             message = messages.NO_WEBGPU.format(**words)
         else:
-            message = messages.JSEP.format(**words) + (messages.OLD_NATIVE.format(**words) if old and then else "")
+            message = messages.JSEP.format(**words) + _old_version(target.is_url, old, words)
         return _finding(load, rule, ERROR, message, fix, uses_webgpu)
     if target.is_url and target.entry == table.native_entry and old:
-        message = messages.JSEP.format(**words) + messages.OLD_NATIVE.format(**words)
+        message = messages.JSEP.format(**words) + _old_version(True, old, words)
         return _finding(load, rule, ERROR, message, fix, loud=True)  # a /webgpu URL says WebGPU is wanted
     return None
 
 
+def _old_version(is_url: bool, old: bool, words: dict[str, str | None]) -> str:
+    """What an old version adds: a URL's suggestion pins the latest release; an import needs the range raised."""
+    if not old:
+        return ""
+    return (messages.OLD_URL if is_url else messages.OLD_NATIVE).format(**words)
+
+
 def _finding(at: Place | RangeLine, rule: str, severity: str, message: str, fix: str | None, loud: bool) -> Finding:
-    """The finding at `at`'s span; `fix` replaces the span, and a quiet finding is only info."""
+    """The finding at `at`'s span; `fix` replaces the span, and a quiet finding is only info.
+
+    A span under an `integrity` hash gets no fix: the hash must be recomputed with the URL, which ortfix cannot do.
+    """
+    if fix is not None and isinstance(at, Place) and at.pinned:
+        fix, message = None, message + messages.PINNED_BY_HASH
     replacement = None
     if fix is not None:
         replacement = (at.line[: at.start] + fix.encode() + at.line[at.end :]).decode("utf-8", "replace")
@@ -165,7 +200,9 @@ def _version_findings(package: Package, table: VersionTable, uses_webgpu: bool) 
         if not valid_range(line.range) or not admits_below(line.range, native):
             continue
         lowest = min_version(line.range) or line.range
-        if package.resolved is None:
+        if package.resolved is None and not line.is_override and _EXACT.fullmatch(line.range.strip()):
+            installed, severity = messages.PINNED.format(version=markdown.code(lowest)), ERROR
+        elif package.resolved is None:
             installed, severity = messages.UNLOCKED, WARNING
         elif compare(package.resolved, native) < 0:
             installed, severity = messages.LOCKED_OLD.format(resolved=package.resolved), ERROR
@@ -212,8 +249,9 @@ def _companion_findings(
     findings = []
     for place in package.companions:
         if place.via == "asset":
-            message = messages.ASSET.format(value=place.value, fix=place.value.replace(".jsep.", ".asyncify."))
-            findings.append(_finding(place, JSEP_ASSET, ERROR, message, ".asyncify.", loud))
+            fixed = place.value.replace(JSEP_MARK.decode(), NATIVE_MARK)
+            message = messages.ASSET.format(value=place.value, fix=fixed)
+            findings.append(_finding(place, JSEP_ASSET, ERROR, message, NATIVE_MARK, loud))
         elif place.via == "wasm-prefix" and target is not None:
             found = prefix_version(place.value)
             if found is not None and found != target:
@@ -267,6 +305,45 @@ def _wrapper_findings(package: Package, uses_webgpu: bool) -> list[Finding]:
         fix = raise_floor(line.range, wrapper.recommended, wrapper.recommended)
         findings.append(_finding(line, WRAPPER_VERSION, severity, message, fix, uses_webgpu))
     return findings
+
+
+def _vendored_findings(package: Package, table: VersionTable, uses_webgpu: bool) -> list[Finding]:
+    """A committed onnxruntime-web bundle that carries JSEP: a JSEP load no import names."""
+    findings = []
+    for facts in package.files:
+        if facts.bundle is None:
+            continue
+        banner = facts.bundle.value
+        version = messages.BUNDLE_VERSION.format(version=markdown.code(banner)) if banner else ""
+        message = messages.VENDORED.format(
+            path=markdown.code(facts.path), version=version, native=_floor(table), sources=messages.SOURCES
+        )
+        findings.append(_finding(facts.bundle, VENDORED_JSEP, ERROR, message, None, uses_webgpu))
+    return findings
+
+
+def _lockfile_findings(package: Package, table: VersionTable, uses_webgpu: bool) -> list[Finding]:
+    """The range and the lockfile disagree: what installs is the lockfile's, until the package manager runs."""
+    lock, declared = package.lock, package.declared
+    if lock is None or declared is None or not valid_range(declared):
+        return []
+    words = {
+        "lockfile": markdown.code(lock.at.path),
+        "locked": markdown.code(lock.version),
+        "range": markdown.code(declared),
+        "command": INSTALL_COMMANDS[lock.name],
+        "native": _floor(table),
+    }
+    if not table.is_native_version(lock.version) and not admits_below(declared, table.native_from):
+        message = messages.LOCKFILE_OLD.format(**words)
+    elif not in_range(lock.version, declared):
+        message = messages.LOCKFILE_OUTSIDE.format(**words)
+    else:
+        return []
+    loud = uses_webgpu or any(
+        load.target.entry == table.native_entry and not load.target.is_url for load in package.loads
+    )
+    return [_finding(lock.at, LOCKFILE_VERSION, ERROR, message, None, loud)]
 
 
 def _version_of(load: Load, table: VersionTable, installed: str | None) -> str | None:

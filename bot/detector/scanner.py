@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import fnmatch
 import posixpath
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from bot.backends import PACKAGE, VersionTable, min_version, table, wrappers
 from bot.detector.findings import SEVERITIES, Finding, Report
-from bot.detector.lockfiles import LOCKFILE_NAMES, resolved_version
+from bot.detector.lockfiles import LOCKFILE_NAMES, covers, resolved_version, resolving_row
 from bot.detector.manifests import Manifest, parse_manifest
-from bot.detector.rules import Package, WrapperUse, evaluate
-from bot.detector.sources import SOURCE_SUFFIXES, FileFacts, mentions, read_facts, skip_reason
+from bot.detector.rules import Locked, Package, WrapperUse, evaluate
+from bot.detector.sources import (
+    CODE_GRAMMARS,
+    PAGE_SUFFIXES,
+    SOURCE_SUFFIXES,
+    FileFacts,
+    Place,
+    links,
+    mentions,
+    read_facts,
+    skip_reason,
+    vendored_bundle,
+)
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_LOCKFILE_BYTES = 64_000_000
@@ -31,14 +43,17 @@ class Scanner:
         ignore: Iterable[str] = (),
         max_bytes: int = MAX_SOURCE_BYTES,
         versions: VersionTable | None = None,
+        linking: bool = True,
     ) -> None:
         self.ignore = tuple(ignore)
         self.max_bytes = max_bytes
         self.table = versions or table()
+        self.linking = linking  # read the files' relative imports (only pages need them; a caller may know none)
         self.report = Report()
         self._facts: list[FileFacts] = []
         self._manifests: dict[str, Manifest] = {}
         self._lockfiles: dict[str, tuple[str, str]] = {}  # directory → (lockfile name, text)
+        self._links: dict[str, tuple[str, ...]] = {}  # source path → the local files it loads, as written
 
     def wants(self, path: str) -> str | None:
         """The kind of file `path` is, or None when it cannot matter: lets a caller skip reading it."""
@@ -59,7 +74,7 @@ class Scanner:
         """Take one file; `file_kind` is what `wants` answered, when the caller already asked."""
         file_kind = file_kind or self.wants(path)
         if file_kind is not None:
-            self.record(examine(path, data, file_kind, self.cap(file_kind)))
+            self.record(examine(path, data, file_kind, self.cap(file_kind), self.linking))
 
     def record(self, examined: Examined) -> None:
         """Keep what `examine` found; the only step that changes the scanner."""
@@ -72,10 +87,17 @@ class Scanner:
             self._lockfiles.setdefault(posixpath.dirname(path), (posixpath.basename(path), result.text))
         elif examined.kind == "source":
             self.report.files_scanned += 1
+            if examined.links:
+                self._links[path] = examined.links
             if isinstance(result, str):
                 self.report.skipped[result] += 1
             elif result is not None:
                 self._facts.append(result)
+
+    def add_links(self, path: str, found: Iterable[str]) -> None:
+        """The local files a source loads, for a source already known to hold nothing else (see `links`)."""
+        if found:
+            self._links[path] = tuple(found)
 
     def finish(self) -> Report:
         # a root override seen from several packages is one finding, as loud as its loudest package
@@ -88,22 +110,70 @@ class Scanner:
                 if key not in findings or SEVERITIES.index(finding.severity) < SEVERITIES.index(findings[key].severity):
                     findings[key] = finding
         self.report.findings = sorted(findings.values(), key=lambda f: (f.path, f.line, f.column, f.rule))
+        for directory in self._manifests:
+            lockfile_dir = self.lockfile_dir(directory)
+            if lockfile_dir is not None:
+                lockfile = posixpath.join(lockfile_dir, self._lockfiles[lockfile_dir][0])
+                self.report.lockfiles[directory or "."] = lockfile
         return self.report
 
     def _packages(self) -> list[Package]:
-        packages: dict[str, Package] = {}
+        """The units the rules judge as a whole: a package; outside any package.json, a page or a folder.
+
+        A page is an HTML document with every script it loads, transitively; a
+        loose file that no page loads belongs to its folder.
+        """
+        pages = self._pages()
+        loaded_by: dict[str, list[str]] = defaultdict(list)
+        for page, loaded in pages.items():
+            for path in loaded:
+                loaded_by[path].append(page)
+        units: dict[tuple[str, str], Package] = {}
         for facts in self._facts:
             directory = self._package_dir(facts.path)
-            packages.setdefault(directory, Package(directory)).files.append(facts)
-        for package in packages.values():
-            self._resolve_versions(package)
-        return list(packages.values())
+            if directory is not None:
+                keys = [("package", directory)]
+            else:
+                keys = [("page", page) for page in loaded_by[facts.path]] or [("folder", posixpath.dirname(facts.path))]
+            for key in keys:
+                units.setdefault(key, Package(posixpath.dirname(key[1]) if key[0] == "page" else key[1]))
+                units[key].files.append(facts)
+        for manifest in self._manifests.values():
+            if manifest.aliases:  # package.json "imports" entries load onnxruntime-web for the whole package
+                package = units.setdefault(("package", manifest.dir), Package(manifest.dir))
+                package.files.append(FileFacts(manifest.path, loads=list(manifest.aliases)))
+        by_path = {facts.path: facts for facts in self._facts}
+        for (unit_kind, name), package in units.items():
+            package.mapped_paths = _mapped_paths(package, pages, by_path)
+            if unit_kind == "package":
+                self._resolve_versions(package)
+            elif unit_kind == "folder":  # a page next to loose files says what the folder's code asks for
+                package.nearby_providers = set().union(
+                    *(f.providers for f in self._facts if posixpath.dirname(f.path) == name)
+                )
+        return list(units.values())
 
-    def _package_dir(self, path: str) -> str:
+    def _pages(self) -> dict[str, set[str]]:
+        """Each page (an HTML document) → the files it loads: itself, its scripts and their imports, transitively."""
+        known = set(self._links) | {facts.path for facts in self._facts}
+        pages = {}
+        for page in sorted(p for p in known if p.lower().endswith(PAGE_SUFFIXES)):
+            loaded, stack = {page}, [page]
+            while stack:
+                path = stack.pop()
+                for written in self._links.get(path, ()):
+                    target = _resolve_link(path, written, known)
+                    if target is not None and target not in loaded:
+                        loaded.add(target)
+                        stack.append(target)
+            pages[page] = loaded
+        return pages
+
+    def _package_dir(self, path: str) -> str | None:
         for directory in ancestors(posixpath.dirname(path)):
             if directory in self._manifests:
                 return directory
-        return ""
+        return None
 
     def _resolve_versions(self, package: Package) -> None:
         """The package's ranges (its own declaration, the global overrides above it), versions and wrappers."""
@@ -120,20 +190,57 @@ class Scanner:
             for name, wrapper in wrappers().items():
                 line = manifest.wrapper(name)
                 if line is not None and all(use.wrapper.name != name for use in package.wrappers):
-                    installed = self._locked(manifest.dir, name, line.range) or min_version(line.range)
+                    locked = self._locked(manifest.dir, name, line.range)
+                    installed = locked.version if locked else min_version(line.range)
                     package.wrappers.append(WrapperUse(line, wrapper, installed))
         if declaring is not None:
             package.declared = declaring.declared[0].range
-            package.resolved = self._locked(declaring.dir, PACKAGE, package.declared)
+            package.lock = self._locked(declaring.dir, PACKAGE, package.declared)
+            package.resolved = package.lock.version if package.lock else None
 
-    def _locked(self, manifest_dir: str, name: str, declared: str) -> str | None:
-        """The version of `name` that the nearest lockfile at or above `manifest_dir` installs there."""
+    def _locked(self, manifest_dir: str, name: str, declared: str) -> Locked | None:
+        """The version of `name` that the project's lockfile installs at `manifest_dir`, and where it says so.
+
+        Even a lockfile that no longer matches `declared` answers: what it holds is what `npm ci` installs.
+        """
+        directory = self.lockfile_dir(manifest_dir)
+        if directory is None:
+            return None
+        lockfile, text = self._lockfiles[directory]
+        relative = posixpath.relpath(manifest_dir or ".", directory or ".")
+        relative = "" if relative == "." else relative
+        version = resolved_version(lockfile, text, relative, declared, name) or resolved_version(
+            lockfile, text, relative, None, name
+        )
+        if version is None:
+            return None
+        row = resolving_row(lockfile, text, relative, version, name)
+        line = text.split("\n")[row].removesuffix("\r").encode()
+        at = Place(posixpath.join(directory, lockfile), row, 0, 0, line, version, "lockfile")
+        return Locked(at, version, lockfile)
+
+    def lockfile_dir(self, manifest_dir: str) -> str | None:
+        """Where the lockfile that decides `manifest_dir`'s versions is: a workspace root's, else the nearest.
+
+        npm, yarn, pnpm and bun install a workspace member from the root's lockfile and ignore one of its own.
+        """
+        nearest = None
         for directory in ancestors(manifest_dir):
-            if directory in self._lockfiles:
-                lockfile, text = self._lockfiles[directory]
-                relative = posixpath.relpath(manifest_dir or ".", directory or ".")
-                return resolved_version(lockfile, text, "" if relative == "." else relative, declared, name)
-        return None
+            if directory not in self._lockfiles:
+                continue
+            if nearest is None:
+                nearest = directory
+            if directory != manifest_dir and self._is_workspace_of(directory, manifest_dir):
+                return directory
+        return nearest
+
+    def _is_workspace_of(self, root: str, member: str) -> bool:
+        relative = member[len(root) + 1 :] if root else member
+        manifest = self._manifests.get(root)
+        if manifest is not None and any(fnmatch.fnmatchcase(relative, glob) for glob in manifest.workspaces):
+            return True
+        lockfile, text = self._lockfiles[root]
+        return covers(lockfile, text, relative)
 
     def _ignored(self, path: str) -> bool:
         return any(_glob_match(path, pattern) for pattern in self.ignore)
@@ -155,22 +262,26 @@ class Examined:
     path: str
     kind: str
     result: Manifest | Lockfile | FileFacts | str | int | None
+    links: tuple[str, ...] = ()  # the local files a source loads (see sources.links)
 
 
-def examine(path: str, data: bytes, file_kind: str, cap: int) -> Examined:
+def examine(path: str, data: bytes, file_kind: str, cap: int, linking: bool = True) -> Examined:
     result: Manifest | Lockfile | FileFacts | str | int | None = None
+    found_links: tuple[str, ...] = ()
     if len(data) > cap:
         result = len(data)
     elif file_kind == "manifest":
         result = parse_manifest(path, data, wrappers())
     elif file_kind == "lockfile":
         result = Lockfile(data.decode("utf-8", "replace")) if PACKAGE.encode() in data else None
-    elif mentions(data):
-        result = skip_reason(path, data)
-        if result is None:
-            facts = read_facts(path, data)
-            result = facts if facts.loads or facts.providers or facts.companions else None
-    return Examined(path, file_kind, result)
+    else:
+        found_links = links(path, data) if linking else ()
+        if mentions(data):
+            result = vendored_bundle(path, data) or skip_reason(path, data)
+            if result is None:
+                facts = read_facts(path, data)
+                result = facts if facts.loads or facts.providers or facts.companions else None
+    return Examined(path, file_kind, result, found_links)
 
 
 def scan_files(files: Iterable[tuple[str, bytes]], **options) -> Report:
@@ -194,6 +305,36 @@ def kind(path: str) -> str | None:
     if name.lower().endswith(SOURCE_SUFFIXES):
         return "source"
     return None
+
+
+def _resolve_link(source: str, written: str, known: set[str]) -> str | None:
+    """The scanned file that `written` (an import or `src` in `source`) names, trying the usual extensions."""
+    written = written.split("?", 1)[0].split("#", 1)[0]
+    if written.startswith("/"):
+        base = posixpath.normpath(written.lstrip("/"))
+    else:
+        base = posixpath.normpath(posixpath.join(posixpath.dirname(source), written))
+    if base.startswith("../") or base == "..":
+        return None
+    candidates = [base, *(base + suffix for suffix in CODE_GRAMMARS), *(f"{base}/index{s}" for s in CODE_GRAMMARS)]
+    return next((c for c in candidates if c in known), None)
+
+
+def _mapped_paths(package: Package, pages: dict[str, set[str]], by_path: dict[str, FileFacts]) -> set[str]:
+    """The unit's files whose bare `onnxruntime-web` imports an import map resolves.
+
+    An HTML import map covers the files its page loads; a standalone import map file covers its whole unit.
+    """
+    paths = {facts.path for facts in package.files}
+    mapped: set[str] = set()
+    for facts in package.files:
+        if PACKAGE not in facts.mapped:
+            continue
+        if facts.path in pages:
+            mapped |= pages[facts.path] & paths
+        elif facts.path in by_path:
+            return paths
+    return mapped
 
 
 def _in_skipped_dir(path: str) -> bool:

@@ -8,10 +8,11 @@ is never parsed.
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 
 from bot.backends import PACKAGE
-from bot.detector.companions import JSEP_MARK
+from bot.detector.companions import JSEP_MARK, names_jsep_asset
 from bot.detector.facts import CodeFacts, Reference
 from bot.detector.javascript import scan_code
 from bot.detector.markup import scan_json, scan_markup
@@ -27,7 +28,8 @@ CODE_GRAMMARS = {
     ".cts": "typescript",
     ".tsx": "tsx",
 }
-MARKUP_SUFFIXES = (".html", ".htm", ".vue", ".svelte", ".astro")
+PAGE_SUFFIXES = (".html", ".htm")  # documents a browser opens: what they load shares their import map
+MARKUP_SUFFIXES = (*PAGE_SUFFIXES, ".vue", ".svelte", ".astro")
 JSON_SUFFIXES = (".json", ".importmap")
 SOURCE_SUFFIXES = (*CODE_GRAMMARS, *MARKUP_SUFFIXES, *JSON_SUFFIXES)
 
@@ -36,6 +38,17 @@ IGNORE_FILE = b"ortfix-ignore-file"
 _MENTIONS = (PACKAGE.encode(), b"webg")  # "webg": both providers the rules ask about, in one pass
 _BOM = b"\xef\xbb\xbf"
 MINIFIED_LINE_LENGTH = 1000  # average bytes per line above which a file is a minified bundle
+# what bundlers leave in their output: webpack's bootstrap and runtime, esbuild's helpers, a source map trailer
+_GENERATED = re.compile(
+    rb"^/\*{6}/|webpackBootstrap|__webpack_require__|^var __toESM = |^//# sourceMappingURL=\S+\s*\Z", re.MULTILINE
+)
+# a file's relative (or root-relative) static and dynamic imports: the edges from a page to what it runs
+_RELATIVE_IMPORT = re.compile(rb"""(?:\bfrom|\bimport)\s*\(?\s*["'](\.{1,2}/[^"'\n]*|/(?!/)[^"'\n]*)["']""")
+_SCRIPT_SRC = re.compile(rb"""<script\b[^>]*?\bsrc\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+_URL_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:|^//")
+_ORT_BUNDLE_NAME = re.compile(r"^ort[\w.-]*\.m?js$")
+_BANNER_VERSION = re.compile(rb"ONNX Runtime Web v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)")
+BANNER_LINE_BYTES = 200  # of a vendored bundle's first line, kept as the finding's line
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,7 @@ class Place:
     line: bytes  # the whole line, without its line ending
     value: str  # the text of the span
     via: str  # how it was found (see Reference.via)
+    pinned: bool = field(default=False, kw_only=True)  # see Reference.pinned
 
 
 @dataclass(frozen=True)
@@ -65,6 +79,7 @@ class FileFacts:
     companions: list[Place] = field(default_factory=list)  # assets, wasmPaths prefixes, ignored flags
     providers: set[str] = field(default_factory=set)
     mapped: set[str] = field(default_factory=set)
+    bundle: Place | None = None  # a vendored copy of onnxruntime-web's JSEP bundle: its banner's version, or ''
 
 
 def skip_reason(path: str, data: bytes) -> str | None:
@@ -75,7 +90,34 @@ def skip_reason(path: str, data: bytes) -> str | None:
         return "minified"
     if IGNORE_FILE in data:
         return "ortfix-ignore-file"
+    if posixpath.splitext(path)[1].lower() in CODE_GRAMMARS and _GENERATED.search(data):
+        return "generated"  # a bundler's output: the fix belongs in its source
     return None
+
+
+def vendored_bundle(path: str, data: bytes) -> FileFacts | None:
+    """A committed copy of onnxruntime-web's own bundle that carries JSEP (it names the `.jsep.` wasm files).
+
+    Found by name and bytes alone, so that minified copies count too.
+    """
+    if not _ORT_BUNDLE_NAME.match(posixpath.basename(path)) or not names_jsep_asset(data):
+        return None
+    banner = _BANNER_VERSION.search(data[:4096])
+    version = banner[1].decode() if banner else ""
+    first = data.split(b"\n", 1)[0].removesuffix(b"\r")[:BANNER_LINE_BYTES]
+    return FileFacts(path, bundle=Place(path, 0, 0, 0, first, version, "bundle"))
+
+
+def links(path: str, data: bytes) -> tuple[str, ...]:
+    """The local files `path` loads, as written: its relative imports, and for a page its `<script src>` files."""
+    suffix = posixpath.splitext(path)[1].lower()
+    if suffix not in CODE_GRAMMARS and suffix not in PAGE_SUFFIXES:
+        return ()
+    found = [m.decode("utf-8", "replace") for m in _RELATIVE_IMPORT.findall(data)]
+    if suffix in PAGE_SUFFIXES:
+        sources = (m.decode("utf-8", "replace") for m in _SCRIPT_SRC.findall(data))
+        found += [src for src in sources if not _URL_SCHEME.match(src)]
+    return tuple(dict.fromkeys(found))
 
 
 def mentions(data: bytes) -> bool:
@@ -107,7 +149,16 @@ def read_facts(path: str, data: bytes) -> FileFacts:
 
 def _place(path: str, lines: list[bytes], reference: Reference) -> Place:
     line = lines[reference.row].removesuffix(b"\r")
-    return Place(path, reference.row, reference.start, reference.end, line, reference.value, reference.via)
+    return Place(
+        path,
+        reference.row,
+        reference.start,
+        reference.end,
+        line,
+        reference.value,
+        reference.via,
+        pinned=reference.pinned,
+    )
 
 
 def _names_package(specifier: str) -> bool:
