@@ -440,7 +440,8 @@ class RedisStore(_Locking):
         keys = [self._key("delivery", delivery_id), self._key("recent"), self._key("queued")]
         keys.append(self._key("series", "ortfix_deliveries_total"))
         queued, duplicate = ({"event": event, "outcome": outcome} for outcome in ("queued", "duplicate"))
-        args = [event, action, body, self.clock(), delivery_id, _labels(queued), _labels(duplicate)]
+        args: list[str | bytes | float] = [event, action, body, self.clock(), delivery_id]
+        args += [_labels(queued), _labels(duplicate)]
         return bool(self._accept(keys=keys, args=args))
 
     def delivery(self, delivery_id: str) -> Delivery | None:
