@@ -164,9 +164,12 @@ def main() -> None:
     payload = json.loads(EXAMPLE.read_text())
     payload["installation"] = {"id": 1}
     payload["check_suite"]["pull_requests"] = []  # the job claims, reads, routes and finishes it: no GitHub call
-    body = json.dumps(payload).encode()
-    bodies = [(f"bench-{i}", body) for i in range(args.deliveries)]
-    saturate = [(f"flat-{i}", body) for i in range(args.deliveries // 2)]
+
+    def body(number: int) -> bytes:  # one body per delivery: ortfix refuses a body it already has under another id
+        return json.dumps({**payload, "number": number}).encode()
+
+    bodies = [(f"bench-{i}", body(i)) for i in range(args.deliveries)]
+    saturate = [(f"flat-{i}", body(args.deliveries + i)) for i in range(args.deliveries // 2)]
     results: dict[str, tuple[list[float], int, list[str], float]] = {}
     with tempfile.TemporaryDirectory() as temp:
         env = {
@@ -188,7 +191,7 @@ def main() -> None:
             db = f"{temp}/{name.split()[1]}.db"
             server = start(command(port), port, {**env, "PORT": str(port), "ORTFIX_DB": db})
             try:
-                fire(port, [(f"warm-{i}", body) for i in range(200)], args.clients)
+                fire(port, [(f"warm-{i}", body(-1 - i)) for i in range(200)], args.clients)
                 latencies, errors, acknowledged = fire(port, bodies, args.clients, args.rate)
                 started = time.perf_counter()
                 fire(port, saturate, args.clients)

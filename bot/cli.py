@@ -3,29 +3,29 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
-import time
-from collections import defaultdict
-from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot import formats, render
-from bot.detector import Finding, Report, Scanner
+from bot.detector import INFO, Finding, Report, Scanner
 from bot.detector.scanner import MAX_SOURCE_BYTES
-from bot.fixer import apply
+from bot.fixer import fix_texts
 from bot.localtree import find_root, scan_root
 from bot.refresh import http_fetchers, refresh
+from bot.writes import WriteFailed, replace_all
 
 TABLE_PATH = Path(__file__).parent / "data" / "onnxruntime-web.json"
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_FAILED = 1  # a command other than scan could not do its work
-MAX_FIX_PASSES = 3  # two findings on one line take two passes
+FIXED_FILE = "ortfix: fixed {path}"
+FIX_NOT_WRITTEN = "ortfix: {path}: not written ({reason}); no file was changed"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,15 +39,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ortfix", description="Keep onnxruntime-web on its native WebGPU backend.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {formats.version()}")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     scan = commands.add_parser("scan", help="find (and with --fix, fix) JSEP loads of onnxruntime-web")
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a directory or a file")
-    scan.add_argument("--fix", action="store_true", help="rewrite the files in place")
-    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    scan.add_argument("--fix", action="store_true", help="rewrite the files in place (all of them, or none)")
+    scan.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="text (compiler style, the default), json (stable, for tools) or sarif (code scanning)",
+    )
     scan.add_argument("--ignore", action="append", default=[], metavar="GLOB", help="skip matching paths")
     scan.add_argument("--all", action="store_true", help="also show quiet findings (no WebGPU use seen)")
     scan.add_argument("--no-ignore", action="store_true", help="also scan what .gitignore files ignore")
-    scan.add_argument("--max-bytes", type=int, default=MAX_SOURCE_BYTES, help="skip larger source files")
+    scan.add_argument(
+        "--max-bytes",
+        type=_positive,
+        default=MAX_SOURCE_BYTES,
+        help=f"skip source files larger than this (default: {MAX_SOURCE_BYTES:,})",
+    )
     scan.set_defaults(run=_scan)
     refresh_versions = commands.add_parser(
         "refresh-versions", help="re-measure which entry carries which WebGPU backend, from the npm registry"
@@ -61,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     refresh_versions.add_argument("--dry-run", action="store_true", help="print what changes, write nothing")
     refresh_versions.set_defaults(run=_refresh_versions)
     serve = commands.add_parser("serve", help="the GitHub App: gunicorn for webhooks, plus a worker in this process")
-    serve.add_argument("--host", default="0.0.0.0", help="the address to listen on (default: all)")
+    serve.add_argument(
+        "--host", help="the address to listen on (default: HOST, else all; 127.0.0.1 for the setup page)"
+    )
     serve.add_argument("--web-workers", type=int, default=2, help="gunicorn worker processes")
     serve.set_defaults(run=_serve)
     setup = commands.add_parser("setup", help="register the GitHub App from a headless server")
@@ -72,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="a queue consumer alone (scale these out with REDIS_URL)")
     worker.set_defaults(run=_worker)
     audit = commands.add_parser("audit", help="audit repositories now, as the weekly audit does")
-    audit.add_argument("repo", nargs="?", metavar="OWNER/REPO")
+    audit.add_argument("repo", nargs="?", metavar="OWNER/REPO", help="the repository to audit")
     audit.add_argument("--all", action="store_true", help="every repository of every installation")
     audit.add_argument("--write", action="store_true", help="write the audit issues (default: only print)")
     audit.set_defaults(run=_audit)
@@ -97,18 +110,29 @@ def _install_tools(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of bytes, not {value}")
+    return value
+
+
 def _scan(args: argparse.Namespace) -> int:
     for path in args.paths:
         if not path.exists():
             print(f"ortfix: {path}: no such file or directory", file=sys.stderr)
             return EXIT_USAGE
     scans = _scan_paths(args)
+    changed: list[Path] = []
     if args.fix:
-        for _ in range(MAX_FIX_PASSES):
-            if not any(_fix(root, report.shown(include_info=args.all)) for root, report in scans):
-                break
+        try:
+            changed = _fix(args, scans)
+        except WriteFailed as failed:
+            print(FIX_NOT_WRITTEN.format(path=_shown(failed.path), reason=failed.reason), file=sys.stderr)
+            return EXIT_USAGE
+        if changed:
             scans = _scan_paths(args)
-    report = _merge(r for _, r in scans)
+    report = _merge(scans, cwd_relative=len(args.paths) > 1)
     findings = report.shown(include_info=args.all)
     summary = report.summary(include_info=args.all)
     if args.format == "json":
@@ -117,6 +141,8 @@ def _scan(args: argparse.Namespace) -> int:
         sys.stdout.write(formats.sarif(findings, report))
     else:
         sys.stdout.write(formats.text(findings, summary))
+    for path in changed:  # on stderr: stdout stays the report, parseable in every format
+        print(FIXED_FILE.format(path=_shown(path)), file=sys.stderr)
     return EXIT_FINDINGS if findings else EXIT_CLEAN
 
 
@@ -127,75 +153,78 @@ https://github.com/organizations/ORG/settings/apps/new) with the permissions and
 then put these settings in the environment or in a .env file here, and run `ortfix serve` again."""
 
 
-SETUP_MODE = """ortfix: not registered with GitHub yet. Open http://{host}:{port}/ in a browser to create the app
+SETUP_MODE = """ortfix: not registered with GitHub yet. Open {url} in a browser to create the app
 (or run `ortfix setup` for the steps on a headless server). ortfix restarts on its own once it is set up."""
+SETUP_NEEDS_PUBLIC_URL = (
+    "ortfix: HOST is {host}, which names no address for GitHub to call back: set PUBLIC_URL to the address "
+    "this server is reached at (e.g. https://ortfix.example.com), or HOST to one of this machine's addresses"
+)
 
 
 CONSUMER_NICENESS = 10  # `ortfix serve`'s consumer, below its web server
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from bot import logs
+    from bot import logs, processes
     from bot import settings as settings_module
 
     settings = settings_module.load()
     logs.configure(settings.log_level, settings.sentry_dsn)
-    if settings.missing:
+    if settings.unconfigured:
         return _serve_setup(args, settings)
-    command = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{args.host}:{settings.port}",
-        "--workers", str(args.web_workers),
-        "--graceful-timeout", "25",
-        "bot.web:wsgi()",
-    ]  # fmt: skip
-    web = subprocess.Popen(command)
-    # The consumer shares the machine's cores with gunicorn: webhooks first (their acknowledgement is what GitHub
-    # times), jobs in the gaps. Threads inherit the niceness of the thread that starts them.
-    os.nice(CONSUMER_NICENESS)
-    stopping = threading.Event()
-    threading.Thread(target=_stop_when_done, args=(web, stopping), daemon=True).start()
-    try:
-        # on the SQLite default this process is the only consumer: whatever is marked running, its predecessor left
-        return _consume(settings, lapse_running=not settings.redis_url)
-    finally:
-        stopping.set()
-        if web.poll() is None:
-            web.terminate()
-            web.wait(timeout=30)
+    if not _checked(settings):
+        return EXIT_USAGE
+    host = args.host or settings.host or "0.0.0.0"
+    web = processes.spawn(
+        [
+            sys.executable, "-m", "gunicorn",
+            "--bind", f"{host}:{settings.port}",
+            "--workers", str(args.web_workers),
+            "--graceful-timeout", "25",
+            "bot.web:wsgi()",
+        ]
+    )  # fmt: skip
+    if not settings.redis_url:
+        # on the SQLite default this is the machine's only consumer: whatever is marked running, a dead one left
+        from bot.store import open_store
+
+        open_store(None, settings.db_path, settings.lease_seconds).lapse_running()
+    # jobs share the cores with gunicorn: webhooks first (their acknowledgement is what GitHub times)
+    worker = processes.spawn([sys.executable, "-m", "bot.cli", "worker"], niceness=CONSUMER_NICENESS)
+    # a child that dies on its own takes the other with it, so that a supervisor restarts both
+    return EXIT_CLEAN if processes.supervise([web, worker]) == "signal" else EXIT_FAILED
 
 
 def _serve_setup(args: argparse.Namespace, settings) -> int:
-    """The setup page alone, until the manifest flow has written the credentials; then ortfix restarts itself."""
+    """The setup page alone, until the manifest flow has written the credentials; then ortfix restarts itself.
+
+    It listens on 127.0.0.1 unless told otherwise; reachable from other machines, it asks for a one-time token.
+    """
+    import secrets
+
+    from bot import processes, setup_page
     from bot import settings as settings_module
 
-    host = "127.0.0.1" if args.host == "0.0.0.0" else args.host
-    print(SETUP_MODE.format(host=host, port=settings.port), file=sys.stderr)
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"{args.host}:{settings.port}", "--workers", "1", "bot.web:wsgi()"]
+    host = args.host or settings.host or setup_page.LOOPBACK
+    if host in setup_page.WILDCARDS and not settings.public_url:
+        print(SETUP_NEEDS_PUBLIC_URL.format(host=host), file=sys.stderr)
+        return EXIT_USAGE
+    url = setup_page.base_url(settings.public_url, host, settings.port) + "/setup"
+    values = {"HOST": host}
+    if setup_page.reachable_from_elsewhere(settings.public_url, host):
+        values[settings_module.SETUP_TOKEN] = token = secrets.token_urlsafe(24)
+        url += f"?token={token}"
+    print(SETUP_MODE.format(url=url), file=sys.stderr, flush=True)
+    bind = f"[{host}]" if ":" in host else host
+    web = processes.spawn(
+        [sys.executable, "-m", "gunicorn", "--bind", f"{bind}:{settings.port}", "--workers", "1", "bot.web:wsgi()"],
+        env=settings_module.child_environment(**values),
     )
-    try:
-        while web.poll() is None:
-            time.sleep(1)
-            if not settings_module.load(env_file=settings.env_file).missing:
-                break
-        else:
-            return EXIT_FAILED
-    except KeyboardInterrupt:
-        return EXIT_CLEAN
-    finally:
-        if web.poll() is None:
-            web.terminate()
-            web.wait(timeout=30)
+    ended = processes.supervise([web], done=lambda: not settings_module.load(env_file=settings.env_file).missing)
+    if ended != "done":
+        return EXIT_CLEAN if ended == "signal" else EXIT_FAILED
     os.execv(sys.executable, [sys.executable, "-m", "bot.cli", *sys.argv[1:]])  # now with credentials
     return EXIT_CLEAN  # pragma: no cover
-
-
-def _stop_when_done(web: subprocess.Popen, stopping: threading.Event) -> None:
-    """If the web server dies on its own, stop the worker too, so that a supervisor restarts both."""
-    web.wait()
-    if not stopping.is_set():
-        os.kill(os.getpid(), signal.SIGTERM)
 
 
 def _worker(args: argparse.Namespace) -> int:
@@ -207,20 +236,28 @@ def _service_settings():
     from bot import logs, settings
 
     loaded = settings.load()
-    if loaded.missing:
+    if loaded.unconfigured:
         lines = "\n".join(f"  {name}: {settings.SETUP_HELP[name]}" for name in loaded.missing)
         print(MISSING_SETTINGS.format(missing=lines), file=sys.stderr)
         return None
     logs.configure(loaded.log_level, loaded.sentry_dsn)
-    return loaded
+    return loaded if _checked(loaded) else None
 
 
-def _consume(settings, lapse_running: bool = False) -> int:
+def _checked(settings) -> bool:
+    """Whether the start-up checks pass; if not, each problem printed on its own line."""
+    from bot import checks
+
+    found = checks.problems(settings)
+    for line in found:
+        print(line, file=sys.stderr)
+    return not found
+
+
+def _consume(settings) -> int:
     from bot.jobs import build, sweep_often
 
     service = build(settings)
-    if lapse_running:
-        service.store.lapse_running()
     service.sweep()  # after a crash, redo what the dead worker left at once, not at the next periodic sweep
     stop = threading.Event()
     threading.Thread(target=sweep_often, args=(service, stop), name="ortfix-sweep", daemon=True).start()
@@ -349,43 +386,69 @@ def _refresh_versions(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
-def _scan_paths(args: argparse.Namespace) -> list[tuple[Path, Report]]:
-    """A report for each PATH, its paths relative to that PATH (for a file: to its repository)."""
+@dataclass(frozen=True)
+class _Scan:
+    root: Path
+    report: Report  # paths relative to `root`
+    relevant: list[str]  # the files a fix reads: manifests, lockfiles, sources with something to say
+
+
+def _scan_paths(args: argparse.Namespace) -> list[_Scan]:
+    """A scan per root: a directory PATH is its own root; file PATHs are scanned together with their repository's.
+
+    A PATH inside another directory PATH adds nothing, so that no file is scanned (or counted) twice.
+    """
+    resolved = [path.resolve() for path in args.paths]
+    trees = list(dict.fromkeys(p for p in resolved if p.is_dir()))
+    trees = [t for t in trees if not any(t != other and t.is_relative_to(other) for other in trees)]
+    files: dict[Path, list[Path]] = {}
+    for path in dict.fromkeys(p for p in resolved if not p.is_dir()):
+        if not any(path.is_relative_to(tree) for tree in trees):
+            files.setdefault(find_root(path), []).append(path)
     scans = []
-    for path in args.paths:
-        root = (path if path.is_dir() else find_root(path.resolve())).resolve()
-        scanner = Scanner(ignore=args.ignore, max_bytes=args.max_bytes)
-        only = None if path.is_dir() else path.resolve()
-        scan_root(scanner, root, only, progress=args.format == "text", gitignore=not args.no_ignore)
-        scans.append((root, scanner.finish()))
+    for root, only in [*((tree, None) for tree in trees), *files.items()]:
+        scanner = _scanner(args)
+        relevant = scan_root(scanner, root, only, progress=args.format == "text", gitignore=not args.no_ignore)
+        scans.append(_Scan(root, scanner.finish(), relevant))
     return scans
 
 
-def _merge(reports: Iterable[Report]) -> Report:
+def _scanner(args: argparse.Namespace) -> Scanner:
+    return Scanner(ignore=args.ignore, max_bytes=args.max_bytes)
+
+
+def _merge(scans: list[_Scan], cwd_relative: bool) -> Report:
+    """One report; with several PATHs, each finding's path relative to the current directory."""
     merged = Report()
-    for report in reports:
-        merged.findings.extend(report.findings)
+    for scan in scans:
+        report = scan.report
+        if cwd_relative:
+            merged.findings += [dataclasses.replace(f, path=_shown(scan.root / f.path)) for f in report.findings]
+        else:
+            merged.findings += report.findings
         merged.files_scanned += report.files_scanned
         merged.skipped.update(report.skipped)
         merged.notes.extend(report.notes)
     return merged
 
 
-def _fix(root: Path, findings: list[Finding]) -> bool:
-    """Apply the findings' fixes under `root`; whether any file changed."""
-    by_file = defaultdict(list)
-    for finding in findings:
-        if finding.replacement is not None:
-            by_file[finding.path].append(finding)
-    changed = False
-    for relative, file_findings in by_file.items():
-        file = root / relative
-        original = file.read_bytes().decode("utf-8", "surrogateescape")
-        fixed = apply(original, file_findings)
-        if fixed != original:
-            file.write_bytes(fixed.encode("utf-8", "surrogateescape"))
-            changed = True
-    return changed
+def _shown(path: Path) -> str:
+    return Path(os.path.relpath(path)).as_posix()
+
+
+def _fix(args: argparse.Namespace, scans: list[_Scan]) -> list[Path]:
+    """Every fix worked out in memory first (fixer.fix_texts), then written all or nothing; the files changed."""
+
+    def wanted(finding: Finding) -> bool:
+        return args.all or finding.severity != INFO
+
+    edits: dict[Path, bytes] = {}
+    for scan in scans:
+        texts = {relative: (scan.root / relative).read_bytes() for relative in scan.relevant}
+        files, _ = fix_texts(texts, lambda: _scanner(args), wanted)
+        edits.update({scan.root / relative: data for relative, data in files.items()})
+    replace_all(edits)
+    return list(edits)
 
 
 if __name__ == "__main__":

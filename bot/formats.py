@@ -67,7 +67,7 @@ def sarif(findings: list[Finding], report: Report) -> str:
                 "tool": {
                     "driver": {
                         "name": "ortfix",
-                        "version": _version(),
+                        "version": version(),
                         "informationUri": INFORMATION_URI,
                         "rules": rules,
                     }
@@ -79,7 +79,8 @@ def sarif(findings: list[Finding], report: Report) -> str:
     return json.dumps(log, indent=2) + "\n"
 
 
-def _version() -> str:
+def version() -> str:
+    """ortfix's installed version."""
     from importlib import metadata  # 20 ms to import: paid only by SARIF output
 
     try:

@@ -117,6 +117,13 @@ class GitHubApp:
     def installation(self, installation_id: int) -> GitHubClient:
         return GitHubClient(self, installation_id)
 
+    def app(self) -> Any:
+        """GET /app (as the app): the app the key signs for. Network errors are requests' own exceptions."""
+        try:
+            return self.integration.requester.requestJsonAndCheck("GET", "/app")[1]
+        except GithubException as error:
+            raise _error(error) from None
+
     def hook_deliveries(self, pages: int = 3) -> list[dict]:
         """GET /app/hook/deliveries (as the app): the latest deliveries of its webhook, newest first."""
 

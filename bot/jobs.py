@@ -394,12 +394,12 @@ def _within_rate(service: Service, repo: str, number: int, user: str, command: s
     """One `/ortfix check` or `help` a minute per person and per pull request; the rest is ignored (and logged)."""
     keys = (f"rate:{command}:user:{user}", f"rate:{command}:pr:{repo}#{number}")
     owners = {key: service.store.acquire(key, COMMAND_INTERVAL) for key in keys}
-    taken = {key: owner for key, owner in owners.items() if owner is not None}
-    if len(taken) == len(keys):
+    if all(owners.values()):
         return True
-    for key, owner in taken.items():
-        service.store.release(key, owner)
-    log.info("command.rate-limited", extra={"user": user, "command": command})
+    for key, owner in owners.items():
+        if owner is not None:
+            service.store.release(key, owner)
+    log.info("command.rate-limited", extra={"user": user})
     return False
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import multiprocessing
 import os
 import sys
@@ -18,6 +19,8 @@ from bot.detector.sources import PAGE_SUFFIXES
 
 GITIGNORE = ".gitignore"
 
+NOT_READ = "{path}: not read ({reason})"
+NOT_JSON = "{path}: not read as a package.json ({error})"
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
 Job = tuple[list[tuple[str, str, str]], int, bool]  # (relative, absolute path, kind) of each file; size cap; linking
@@ -25,17 +28,21 @@ Outcomes = list[Examined | str]  # per file, what it holds or a note that it cou
 
 
 def scan_root(
-    scanner: Scanner, root: Path, only: Path | None = None, progress: bool = False, gitignore: bool = True
-) -> None:
-    """Add every file under `root` that the scanner wants (or, with `only`, that file and the manifests above it).
+    scanner: Scanner, root: Path, only: list[Path] | None = None, progress: bool = False, gitignore: bool = True
+) -> list[str]:
+    """Add every file under `root` that the scanner wants (or, with `only`, those files and the manifests above them).
 
     With `gitignore`, what the tree's .gitignore files ignore is not scanned (build output, vendored copies).
     Large trees are read and parsed by a process per core (threads lose to the
     GIL here; measured in bench/scan_bench.py); the scanner records the results
-    in walk order either way.
+    in walk order either way. Returns the paths whose contents the findings
+    depend on (manifests, lockfiles, sources with something to say or that load
+    other files): what a fix needs to hold in memory.
     """
-    paths = _manifests_above(root, only) if only else _walk(root, gitignore)
+    unread: list[str] = []
+    paths = _files_and_manifests(root, only) if only else _walk(root, unread, gitignore)
     wanted = [(relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative))]
+    scanner.report.notes.extend(unread)
     show = _bar(len(wanted)) if progress and sys.stderr.isatty() and len(wanted) >= PROGRESS_FROM else None
     # relative imports only matter to what a page loads: a tree without a page skips reading them
     scanner.linking = any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _, _ in wanted)
@@ -45,18 +52,22 @@ def scan_root(
     ]
     results = _map(_examine_batch, iter(jobs))
     count = 0
+    relevant = []
     for outcomes in results:
         for outcome in outcomes:
             if isinstance(outcome, str):
                 scanner.report.notes.append(outcome)
             else:
                 scanner.record(outcome)
+                if outcome.links or (outcome.result is not None and not isinstance(outcome.result, str | int)):
+                    relevant.append(outcome.path)
         count += len(outcomes)
         if show:
             show(count)
     if show:
         show(len(wanted))
         sys.stderr.write("\n")
+    return relevant
 
 
 def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[Outcomes]:
@@ -86,9 +97,23 @@ def _examine_file(item: tuple[str, str, str], max_bytes: int, linking: bool) -> 
         data = _read(absolute, cap)
         if data is None:
             return Examined(relative, file_kind, os.stat(absolute).st_size)
-        return examine(relative, data, file_kind, cap, linking)
     except OSError as error:
-        return f"{relative}: not read ({error.strerror})"
+        return NOT_READ.format(path=relative, reason=error.strerror)
+    examined = examine(relative, data, file_kind, cap, linking)
+    if file_kind == "manifest" and examined.result is None:
+        return _manifest_note(relative, data)
+    return examined
+
+
+def _manifest_note(relative: str, data: bytes) -> str:
+    """Why a package.json could not be read: the JSON error and where."""
+    try:
+        json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as error:
+        return NOT_JSON.format(path=relative, error=f"not UTF-8 at byte {error.start}")
+    except json.JSONDecodeError as error:
+        return NOT_JSON.format(path=relative, error=f"{error.msg} at line {error.lineno}, column {error.colno}")
+    return NOT_JSON.format(path=relative, error="not a JSON object")
 
 
 def _read(path: str, cap: int) -> bytes | None:
@@ -109,14 +134,20 @@ def _read(path: str, cap: int) -> bytes | None:
     return None if len(data) > cap else data
 
 
-def _walk(root: Path, gitignore: bool = True):
+def _walk(root: Path, unread: list[str], gitignore: bool = True):
     """Every file under `root`, in a stable order; with `gitignore`, as git sees it (ripgrep's rules).
 
     Each .gitignore applies below its own directory, a deeper one overriding a
-    shallower one; a directory it ignores is not entered.
+    shallower one; a directory it ignores is not entered. A directory that
+    cannot be listed adds a note to `unread`.
     """
+
+    def note(error: OSError) -> None:
+        relative = Path(os.path.relpath(error.filename, root)).as_posix()
+        unread.append(NOT_READ.format(path=relative + "/", reason=error.strerror))
+
     rules: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {"": []}  # directory → the .gitignore files above
-    for directory, subdirectories, files in os.walk(root):
+    for directory, subdirectories, files in os.walk(root, onerror=note):
         relative_dir = os.path.relpath(directory, root)
         prefix = "" if relative_dir == "." else relative_dir.replace(os.sep, "/") + "/"
         active = rules.pop(prefix.rstrip("/"), [])
@@ -150,17 +181,23 @@ def _ignored(rules: list[tuple[str, pathspec.GitIgnoreSpec]], path: str) -> bool
     return False
 
 
-def _manifests_above(root: Path, only: Path):
-    """`only`, plus the package.json files and lockfiles from its directory up to `root`."""
-    yield only.relative_to(root).as_posix(), str(only)
-    directory = only.parent
-    while True:
-        for entry in sorted(directory.iterdir()):
-            if entry.is_file() and entry != only and kind(entry.name) in ("manifest", "lockfile"):
+def _files_and_manifests(root: Path, only: list[Path]):
+    """Each of `only`, plus the package.json files and lockfiles from their directories up to `root`, each once."""
+    seen: set[Path] = set()
+    for file in only:
+        found = [file]
+        directory = file.parent
+        while True:
+            found += [
+                e for e in sorted(directory.iterdir()) if e.is_file() and kind(e.name) in ("manifest", "lockfile")
+            ]
+            if directory == root:
+                break
+            directory = directory.parent
+        for entry in found:
+            if entry not in seen:
+                seen.add(entry)
                 yield entry.relative_to(root).as_posix(), str(entry)
-        if directory == root:
-            return
-        directory = directory.parent
 
 
 def find_root(path: Path) -> Path:

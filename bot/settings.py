@@ -14,6 +14,7 @@ DEFAULT_WEBHOOK_PATH = "/api/github/webhooks"
 DEFAULT_REGISTRY = "https://registry.npmjs.org/"
 DEFAULT_TOOLS_DIR = "/opt/ortfix/tools"
 DEFAULT_SANDBOX_USER = "ortfix-sandbox"
+SETUP_TOKEN = "ORTFIX_SETUP_TOKEN"  # set by `ortfix serve` for its own web server, never by hand
 MAX_BODY_BYTES = 25 * 1024 * 1024 + 64 * 1024  # GitHub caps payloads at 25 MB; a little room for headers' sake
 SETUP_HELP = {
     "APP_ID": "the App ID shown on the GitHub App's settings page",
@@ -27,6 +28,7 @@ SETUP_HELP = {
 class Settings:
     app_id: str | None
     private_key: str | None
+    private_key_path: str | None  # the file PRIVATE_KEY was read from (None when PRIVATE_KEY itself is set)
     webhook_secret: str | None
     webhook_path: str
     api_url: str
@@ -39,7 +41,10 @@ class Settings:
     dry_run: bool
     audit_cron: str  # minute hour day month weekday, UTC
     app_slug: str | None  # the app's URL name, written by the setup page
-    public_url: str | None  # this server's address as GitHub reaches it (default: what the browser used)
+    public_url: str | None  # this server's address as GitHub and the browser reach it (default: the bind address)
+    host: str | None  # the address `ortfix serve` listens on (default: 127.0.0.1 in setup mode, else all)
+    setup_token: str | None  # the setup page's one-time token, handed by `ortfix serve` to its web server
+    metrics_token: str | None  # /metrics answers only `Authorization: Bearer METRICS_TOKEN`
     github_web_url: str  # github.com, or the Enterprise Server's web address
     env_file: str  # where the setup page writes the app's credentials
     sentry_dsn: str | None
@@ -53,6 +58,11 @@ class Settings:
         """The settings GitHub App credentials need that are not set."""
         wanted = {"APP_ID": self.app_id, "PRIVATE_KEY": self.private_key, "WEBHOOK_SECRET": self.webhook_secret}
         return [name for name, value in wanted.items() if not value]
+
+    @property
+    def unconfigured(self) -> bool:
+        """No credential set at all: a first run, for the setup page (a partial one is an operator's mistake)."""
+        return not (self.app_id or self.private_key or self.private_key_path or self.webhook_secret)
 
 
 def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None = ".env") -> Settings:
@@ -69,12 +79,16 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
     private_key = get("PRIVATE_KEY")
     key_path = get("PRIVATE_KEY_PATH")
     if not private_key and key_path:
-        private_key = Path(key_path).read_text("utf-8")
+        try:
+            private_key = Path(key_path).read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            private_key = None  # bot.checks says what is wrong with the path; Settings never raises on it
     if private_key:
         private_key = private_key.replace("\\n", "\n")  # one-line PEMs from platforms without multi-line vars
     return Settings(
         app_id=get("APP_ID"),
         private_key=private_key,
+        private_key_path=None if get("PRIVATE_KEY") else key_path,  # the file the key comes from
         webhook_secret=get("WEBHOOK_SECRET"),
         webhook_path=get("WEBHOOK_PATH", DEFAULT_WEBHOOK_PATH) or DEFAULT_WEBHOOK_PATH,
         api_url=_api_url(get("GITHUB_API_URL"), get("GHE_HOST")),
@@ -88,7 +102,10 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         audit_cron=get("ORTFIX_AUDIT_CRON", "0 6 * * 1") or "0 6 * * 1",
         lease_seconds=float(get("ORTFIX_LEASE_SECONDS", "30") or 30),
         app_slug=get("APP_SLUG"),
-        public_url=get("ORTFIX_PUBLIC_URL"),
+        public_url=(get("PUBLIC_URL") or get("ORTFIX_PUBLIC_URL") or "").rstrip("/") or None,
+        host=get("HOST"),
+        setup_token=get(SETUP_TOKEN),
+        metrics_token=get("METRICS_TOKEN"),
         github_web_url=get("GITHUB_WEB_URL") or _web_url(_api_url(get("GITHUB_API_URL"), get("GHE_HOST"))),
         env_file=str(env_file or ".env"),
         sentry_dsn=get("SENTRY_DSN"),
@@ -96,6 +113,11 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         tools_dir=get("ORTFIX_TOOLS_DIR", DEFAULT_TOOLS_DIR) or DEFAULT_TOOLS_DIR,
         sandbox_user=get("ORTFIX_SANDBOX_USER", DEFAULT_SANDBOX_USER) or DEFAULT_SANDBOX_USER,
     )
+
+
+def child_environment(**values: str) -> dict[str, str]:
+    """This process's environment plus `values`, for a child process."""
+    return {**os.environ, **values}
 
 
 def write_env(path: str | Path, values: dict[str, str]) -> None:

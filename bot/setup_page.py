@@ -7,13 +7,49 @@ form with a code that the callback exchanges for the app's credentials.
 from __future__ import annotations
 
 import html
+import ipaddress
 import json
 from importlib import resources
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import yaml
 
 CALLBACK = "/setup/callback"
+LOOPBACK = "127.0.0.1"
+LOCAL_NAMES = {"localhost", "127.0.0.1", "::1"}
+WILDCARDS = {"", "0.0.0.0", "::"}
+
+
+def base_url(public_url: str | None, host: str | None, port: int) -> str:
+    """This server's address for GitHub and the browser: PUBLIC_URL, else the bind address (never a Host header)."""
+    if public_url:
+        return public_url.rstrip("/")
+    host = host or LOOPBACK
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def expected_hosts(public_url: str | None, host: str | None) -> set[str]:
+    """The names a request's Host may carry: PUBLIC_URL's, the bind address, and the local names on loopback."""
+    names = {(urlsplit(public_url).hostname or "").lower()} if public_url else set()
+    host = (host or LOOPBACK).lower()
+    if host not in WILDCARDS:
+        names.add(host)
+    if is_loopback(host):
+        names |= LOCAL_NAMES
+    return names - {""}
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def reachable_from_elsewhere(public_url: str | None, host: str | None) -> bool:
+    """Whether other machines can open the setup page: listening beyond loopback, or behind a public URL."""
+    public = urlsplit(public_url).hostname if public_url else None
+    return not is_loopback(host or LOOPBACK) or (public is not None and not is_loopback(public))
 
 
 def manifest(base_url: str, webhook_path: str) -> dict:
@@ -116,20 +152,7 @@ FAILED = """<h2>Setup did not finish</h2><div class="card"><p role="alert">{reas
 <a class="button" href="/setup">Start again</a></div>"""
 
 STATUS = """<h2>Running</h2>
-<div class="card">
-<table>
-<tr><th scope="row">App</th><td>{app}</td></tr>
-<tr><th scope="row">Installations seen</th><td>{installations}</td></tr>
-<tr><th scope="row">Jobs waiting</th><td>{queue}</td></tr>
-</table>
-</div>
-<h2>Last deliveries</h2>
-<div class="card">
-<table>
-<tr><th scope="col">Delivery</th><th scope="col">Event</th><th scope="col">Status</th></tr>
-{rows}
-</table>
-</div>"""
+<p>ortfix is running.</p>"""
 
 
 def page(title: str, content: str) -> str:
@@ -153,12 +176,6 @@ def failed(reason: str) -> str:
     return page("Setup failed", FAILED.format(reason=html.escape(reason)))
 
 
-def status(app: str, installations: int, queue: int, deliveries: list[tuple[str, str, str]]) -> str:
-    rows = (
-        "\n".join(
-            f"<tr><td><code>{html.escape(d)}</code></td><td>{html.escape(e)}</td><td>{html.escape(s)}</td></tr>"
-            for d, e, s in deliveries
-        )
-        or '<tr><td colspan="3">None yet</td></tr>'
-    )
-    return page("Status", STATUS.format(app=html.escape(app), installations=installations, queue=queue, rows=rows))
+def status() -> str:
+    """All the public learns: that ortfix runs (no app name, installation or delivery)."""
+    return page("Status", STATUS)

@@ -7,6 +7,7 @@ same records; the clock is passed in so tests need not sleep.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -53,17 +54,17 @@ class Store(Protocol):
     lease: float  # how long a claimed job may run; the locks its job holds last as long
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
-        """Record a delivery before it is acknowledged. False: already recorded and not failed (a duplicate).
+        """Record a delivery before it is acknowledged. False: a duplicate.
+
+        A duplicate is a delivery id already recorded and not failed, or a body (by its SHA-256) already
+        recorded under another id: GitHub signs the body, not the id, so a captured body replayed under a
+        new id passes the signature check. GitHub's own "Redeliver" keeps the id, so a failed one runs again.
 
         Counts it in `ortfix_deliveries_total` (outcome queued or duplicate) in the same write.
         """
         ...
 
     def delivery(self, delivery_id: str) -> Delivery | None: ...
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        """The last deliveries: (id, event, status), newest first."""
-        ...
 
     def start(self, delivery_id: str) -> bool:
         """Claim a delivery for a run. False when it is done, or running under a live lease elsewhere."""
@@ -132,7 +133,15 @@ CREATE INDEX IF NOT EXISTS ortfix_deliveries_status ON ortfix_deliveries (status
 CREATE TABLE IF NOT EXISTS ortfix_locks (name TEXT PRIMARY KEY, expires REAL, owner TEXT);
 CREATE TABLE IF NOT EXISTS ortfix_series (name TEXT, labels TEXT, value REAL, PRIMARY KEY (name, labels));
 CREATE TABLE IF NOT EXISTS ortfix_kv (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS ortfix_bodies (sha256 TEXT PRIMARY KEY, delivery TEXT);
 """
+
+
+def private_file(path: str) -> None:
+    """The database readable by its owner only (SQLite gives its -wal and -shm files the same mode)."""
+    if path != ":memory:" and not path.startswith("file:"):
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        os.chmod(path, 0o600)
 
 
 _HEARTBEAT: ContextVar[Heartbeat | None] = ContextVar("ortfix_heartbeat", default=None)
@@ -201,13 +210,6 @@ class _Locking:
             self.release(name, owner)
 
 
-def private_file(path: str) -> None:
-    """The database readable by its owner only (SQLite gives its -wal and -shm files the same mode)."""
-    if path != ":memory:" and not path.startswith("file:"):
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(path, 0o600)
-
-
 class SqliteStore(_Locking):
     def __init__(self, path: str, clock: Callable[[], float] = time.time, lease: float = LEASE_SECONDS) -> None:
         self.path = path
@@ -234,10 +236,13 @@ class SqliteStore(_Locking):
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         db = self._db()
         now = self.clock()
+        digest = hashlib.sha256(body).hexdigest()
         body = zlib.compress(body, 1)  # a fifth of the bytes through the write-ahead log
         db.execute("BEGIN IMMEDIATE")  # one write, one lock: the hot path of every webhook
         try:
-            new = (
+            db.execute("INSERT OR IGNORE INTO ortfix_bodies (sha256, delivery) VALUES (?, ?)", (digest, delivery_id))
+            (owner,) = db.execute("SELECT delivery FROM ortfix_bodies WHERE sha256 = ?", (digest,)).fetchone()
+            new = owner == delivery_id and (
                 db.execute(
                     "INSERT OR IGNORE INTO ortfix_deliveries (id, event, action, status, body, updated) "
                     "VALUES (?, ?, ?, ?, ?, ?)",
@@ -267,12 +272,6 @@ class SqliteStore(_Locking):
             return None
         delivery_id, event, action, status, attempts, body = row
         return Delivery(delivery_id, event, action, status, attempts, zlib.decompress(body) if body else b"")
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        rows = self._db().execute(
-            "SELECT id, event, status FROM ortfix_deliveries ORDER BY updated DESC LIMIT ?", (count,)
-        )
-        return [tuple(row) for row in rows]
 
     def start(self, delivery_id: str) -> bool:
         now = self.clock()
@@ -390,9 +389,15 @@ class RedisStore(_Locking):
     """
     # One script, so that a Redis going away mid-way cannot leave a delivery recorded but in no index (never run)
     _ACCEPT = """
+    local holder = redis.call('GET', KEYS[4])
+    if holder and holder ~= ARGV[5] then  -- the same body under another delivery id
+      redis.call('HINCRBYFLOAT', KEYS[3], ARGV[7], 1)
+      return 0
+    end
+    redis.call('SET', KEYS[4], ARGV[5])
     local status = redis.call('HGET', KEYS[1], 'status')
     if status and status ~= 'failed' then
-      redis.call('HINCRBYFLOAT', KEYS[4], ARGV[7], 1)
+      redis.call('HINCRBYFLOAT', KEYS[3], ARGV[7], 1)
       return 0
     end
     if status then  -- GitHub's "Redeliver" reuses the delivery id: a failed delivery may run again
@@ -401,10 +406,8 @@ class RedisStore(_Locking):
       redis.call('HSET', KEYS[1], 'event', ARGV[1], 'action', ARGV[2], 'status', 'queued', 'attempts', 0,
                  'body', ARGV[3], 'updated', ARGV[4])
     end
-    redis.call('LPUSH', KEYS[2], ARGV[5])
-    redis.call('LTRIM', KEYS[2], 0, 99)
-    redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
-    redis.call('HINCRBYFLOAT', KEYS[4], ARGV[6], 1)
+    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+    redis.call('HINCRBYFLOAT', KEYS[3], ARGV[6], 1)
     return 1
     """
     _RENEW = """
@@ -437,8 +440,8 @@ class RedisStore(_Locking):
         return self.prefix + ":".join(parts)
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
-        keys = [self._key("delivery", delivery_id), self._key("recent"), self._key("queued")]
-        keys.append(self._key("series", "ortfix_deliveries_total"))
+        keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("series", "ortfix_deliveries_total")]
+        keys.append(self._key("body", hashlib.sha256(body).hexdigest()))
         queued, duplicate = ({"event": event, "outcome": outcome} for outcome in ("queued", "duplicate"))
         args: list[str | bytes | float] = [event, action, body, self.clock(), delivery_id]
         args += [_labels(queued), _labels(duplicate)]
@@ -456,14 +459,6 @@ class RedisStore(_Locking):
             int(raw.get(b"attempts", b"0")),
             raw.get(b"body", b""),
         )
-
-    def recent(self, count: int) -> list[tuple[str, str, str]]:
-        found = []
-        for raw in self.redis.lrange(self._key("recent"), 0, count - 1):
-            delivery = self.delivery(raw.decode())
-            if delivery is not None:
-                found.append((delivery.id, delivery.event, delivery.status))
-        return found
 
     def start(self, delivery_id: str) -> bool:
         keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("running")]

@@ -7,10 +7,15 @@ nothing to do (200) → duplicate (202, not queued again) → queued (202).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import logging
 import secrets
+from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request
+from flask.typing import ResponseReturnValue
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
@@ -20,6 +25,20 @@ from bot.jobs import Service, build
 from bot.settings import MAX_BODY_BYTES, Settings, load, write_env
 
 log = logging.getLogger("ortfix.web")
+
+SETUP_COOKIE = "ortfix_setup"  # the browser's setup session: binds each state to the browser that started it
+SETUP_DONE = "setup-done"
+TOKEN_USED = "setup-token-used"
+SETUP_PATHS = {"/", "/setup", "/setup/start", setup_page.CALLBACK}
+STATE_SECONDS = 3600  # GitHub's manifest codes last an hour too
+ALREADY_SET_UP = "This ortfix is already set up."
+UNEXPECTED_HOST = "This server does not answer to that address. Open it at the address in ortfix's log."
+NEEDS_TOKEN = (
+    "This setup page is reachable from other machines, so it needs the one-time token that ortfix printed "
+    "in its log: open the address shown there."
+)
+METRICS_UNSET = "/metrics is off: set METRICS_TOKEN, and scrape with the header Authorization: Bearer METRICS_TOKEN"
+METRICS_REFUSED = "/metrics needs the header Authorization: Bearer METRICS_TOKEN"
 
 
 def create_app(settings: Settings | None = None, service: Service | None = None) -> Flask:
@@ -42,7 +61,12 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
         return jsonify(status="ok"), 200
 
     @app.get("/metrics")
-    def metrics() -> Response:
+    def metrics() -> ResponseReturnValue:
+        if not settings.metrics_token:
+            return jsonify(error=METRICS_UNSET), 403
+        scheme, _, sent = request.headers.get("Authorization", "").partition(" ")
+        if scheme != "Bearer" or not hmac.compare_digest(sent.encode(), settings.metrics_token.encode()):
+            return jsonify(error=METRICS_REFUSED), 401, {"WWW-Authenticate": "Bearer"}
         return Response(generate_latest(registry), mimetype="text/plain; version=0.0.4")
 
     @app.errorhandler(413)
@@ -55,51 +79,98 @@ def create_app(settings: Settings | None = None, service: Service | None = None)
 
 
 def _setup_routes(app: Flask, settings: Settings, service: Service) -> None:
-    """First run: GitHub's App Manifest flow at / and /setup. Once configured: the app's status (never a secret)."""
+    """First run: GitHub's App Manifest flow at / and /setup. Once configured: only that ortfix is running.
 
-    def base_url() -> str:
-        return (settings.public_url or request.host_url).rstrip("/")
+    Guards: the Host must be one this server expects (its URLs never come from the Host header); where the
+    page is reachable from other machines, a browser first shows the one-time token from the log; a state
+    works once, only in the browser that started the flow, and never after the app is set up.
+    """
+    base_url = setup_page.base_url(settings.public_url, settings.host, settings.port)
+    expected = setup_page.expected_hosts(settings.public_url, settings.host)
+    secure = base_url.startswith("https:")
+    store = service.store
+
+    def configured() -> bool:
+        """The running setup-mode process keeps its old Settings: ask the store and the .env file too."""
+        return not settings.missing or store.get(SETUP_DONE) is not None or not load(env_file=settings.env_file).missing
+
+    def browser() -> str | None:
+        """This browser's setup session, by its digest (the cookie itself is never stored)."""
+        cookie = request.cookies.get(SETUP_COOKIE)
+        return hashlib.sha256(cookie.encode()).hexdigest() if cookie else None
+
+    def page(content: str, status: int = 200) -> Response:
+        return Response(content, status=status, mimetype="text/html")
+
+    @app.before_request
+    def guard() -> ResponseReturnValue | None:
+        if not settings.missing:
+            return None
+        host = (urlsplit(f"//{request.host}").hostname or "").lower()
+        if host not in expected:
+            log.warning("setup.unexpected-host")
+            return page(setup_page.failed(UNEXPECTED_HOST), 400)
+        if not settings.setup_token or request.path not in SETUP_PATHS:
+            return None
+        token = request.args.get("token")
+        if token is not None and request.method == "GET" and request.path != setup_page.CALLBACK:
+            if not hmac.compare_digest(token, settings.setup_token) or not store.acquire(TOKEN_USED, 10 * 365 * 86400):
+                log.warning("setup.bad-token")
+                return page(setup_page.failed(NEEDS_TOKEN), 403)
+            session = secrets.token_urlsafe(24)
+            store.put(f"setup-session:{hashlib.sha256(session.encode()).hexdigest()}", "1")
+            response = redirect("/setup", 303)
+            response.set_cookie(SETUP_COOKIE, session, httponly=True, samesite="Lax", secure=secure, path="/")
+            return response
+        digest = browser()
+        if digest is None or store.get(f"setup-session:{digest}") is None:
+            return page(setup_page.failed(NEEDS_TOKEN), 403)
+        return None
 
     @app.get("/")
     @app.get("/setup")
     def home() -> Response:
-        if settings.missing:
-            return Response(setup_page.welcome(base_url() + settings.webhook_path), mimetype="text/html")
-        installations = {
-            labels.get("installation") for name, labels, _ in service.store.series() if "installation" in labels
-        }
-        app_name = settings.app_slug or f"App {settings.app_id}"
-        page = setup_page.status(app_name, len(installations), service.huey.pending_count(), service.store.recent(10))
-        return Response(page, mimetype="text/html")
+        if not settings.missing:
+            return page(setup_page.status())
+        return page(setup_page.welcome(base_url + settings.webhook_path))
 
     @app.post("/setup/start")
-    def start() -> Response | tuple[Response, int]:
-        if not settings.missing:
-            return Response(setup_page.failed("This ortfix is already set up."), status=409, mimetype="text/html")
+    def start() -> Response:
+        if configured():
+            return page(setup_page.failed(ALREADY_SET_UP), 409)
         org = (request.form.get("org") or "").strip() or None
         if org and not org.replace("-", "").isalnum():
-            return Response(setup_page.failed("That is not an organization name."), status=400, mimetype="text/html")
+            return page(setup_page.failed("That is not an organization name."), 400)
+        session = request.cookies.get(SETUP_COOKIE) or secrets.token_urlsafe(24)
         state = secrets.token_urlsafe(24)
-        service.store.put(f"setup-state:{state}", str(service.store.clock()))
+        issued = {"at": store.clock(), "browser": hashlib.sha256(session.encode()).hexdigest()}
+        store.put(f"setup-state:{state}", json.dumps(issued))
         action = setup_page.new_app_url(settings.github_web_url, org, state)
-        manifest = setup_page.manifest(base_url(), settings.webhook_path)
-        return Response(setup_page.to_github(action, manifest), mimetype="text/html")
+        response = page(setup_page.to_github(action, setup_page.manifest(base_url, settings.webhook_path)))
+        response.set_cookie(SETUP_COOKIE, session, httponly=True, samesite="Lax", secure=secure, path="/")
+        return response
 
     @app.get(setup_page.CALLBACK)
     def callback() -> Response:
+        if configured():
+            log.warning("setup.already-configured")
+            return page(setup_page.failed(ALREADY_SET_UP), 409)
         state, code = request.args.get("state", ""), request.args.get("code", "")
-        issued = service.store.get(f"setup-state:{state}") if state else None
-        if not issued or float(issued) + 3600 < service.store.clock() or not code:
+        raw = store.get(f"setup-state:{state}") if state else None
+        issued = json.loads(raw) if raw else {}
+        if (
+            not code
+            or not issued
+            or issued["at"] + STATE_SECONDS < store.clock()
+            or not hmac.compare_digest(issued["browser"], browser() or "")
+            or not store.acquire(f"setup-state-used:{state}", STATE_SECONDS)  # once, even when two race
+        ):
             log.warning("setup.bad-state")
-            return Response(
-                setup_page.failed("This link is not from a setup started here."), status=400, mimetype="text/html"
-            )
+            return page(setup_page.failed("This link is not from a setup started in this browser."), 400)
         try:
             created = convert_manifest(settings.api_url, code)
         except (GitHubError, OSError) as error:
-            return Response(
-                setup_page.failed(f"GitHub did not confirm the app: {error}"), status=502, mimetype="text/html"
-            )
+            return page(setup_page.failed(f"GitHub did not confirm the app: {error}"), 502)
         write_env(
             settings.env_file,
             {
@@ -109,9 +180,9 @@ def _setup_routes(app: Flask, settings: Settings, service: Service) -> None:
                 "WEBHOOK_SECRET": created["webhook_secret"],
             },
         )
-        service.store.put(f"setup-state:{state}", "0")  # once
+        store.put(SETUP_DONE, str(store.clock()))  # every other state is void from now on
         install = f"{settings.github_web_url.rstrip('/')}/apps/{created['slug']}/installations/new"
-        return Response(setup_page.done(created.get("name") or created["slug"], install), mimetype="text/html")
+        return page(setup_page.done(created.get("name") or created["slug"], install))
 
 
 def _receive(service: Service) -> tuple[Response, int]:

@@ -55,6 +55,8 @@ def sarif_schema() -> dict:
 # --- the service -----------------------------------------------------------------------------------
 
 SECRET = "It's a Secret to Everybody"
+METRICS_TOKEN = "scrape-token"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "github" / "webhook-examples"
 
 
@@ -85,6 +87,7 @@ def settings(tmp_path: Path, private_key: str):
         "APP_ID": "12345",
         "PRIVATE_KEY": private_key,
         "WEBHOOK_SECRET": SECRET,
+        "METRICS_TOKEN": METRICS_TOKEN,
         "ORTFIX_DB": str(tmp_path / "ortfix.db"),
         "ORTFIX_GITHUB_DELAY": "0",
     }
@@ -99,6 +102,25 @@ def github(openapi_spec):
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         yield FakeGitHub(mock, openapi_spec)
+
+
+@pytest.fixture
+def github_http(openapi_spec):
+    """The fake GitHub as a real HTTP server on 127.0.0.1 (`.url`), for the processes a test starts."""
+    import logging
+    import threading
+
+    from werkzeug.serving import make_server
+
+    from tests.fake_github import FakeGitHub
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    fake = FakeGitHub(None, openapi_spec)
+    server = make_server("127.0.0.1", 0, fake.wsgi, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    fake.url = f"http://127.0.0.1:{server.server_port}"
+    yield fake
+    server.shutdown()
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
+import jwt
 import requests
 import responses
 from openapi_core import Config, OpenAPI
@@ -250,12 +251,15 @@ class FakeGitHub:
         self.hook_deliveries: list[dict] = []  # what GitHub's "Recent Deliveries" shows
         self.redelivered: list[int] = []
         self._if_none_match: str | None = None
+        self._authorization = ""
+        self.app_key: str | None = None  # the app's public key (PEM): when set, JWTs it does not verify get a 401
         self.faults: list[tuple[str, re.Pattern, int, dict]] = []
         self.delays: list[tuple[str, re.Pattern, float]] = []
         self._ids = itertools.count(1000)
         self.routes: list[tuple[str, re.Pattern, Callable]] = [
             (m, re.compile(p), h)
             for m, p, h in [
+                ("GET", r"/app", self._app),
                 ("POST", r"/app/installations/(\d+)/access_tokens", self._token),
                 ("POST", r"/graphql", self._graphql),
                 ("GET", r"/app/installations", self._installations),
@@ -405,6 +409,7 @@ class FakeGitHub:
                 return status, headers, json.dumps({"message": f"fault {status}"})
         body = json.loads(request.body) if request.body else None
         self._if_none_match = request.headers.get("If-None-Match")
+        self._authorization = request.headers.get("Authorization", "")
         for method, pattern, handler in self.routes:
             match = pattern.fullmatch(path)
             if method == request.method and match:
@@ -461,6 +466,20 @@ class FakeGitHub:
         return self._json(404, {"message": "Not Found"})
 
     # --- handlers: app, contents, graphql -------------------------------------------------------------------------------
+
+    def _app(self, query: dict, body: dict | None):
+        """GET /app: the app the JWT names; GitHub's 401 when the app's key (if the test set one) does not verify it."""
+        token = self._authorization.removeprefix("Bearer ")
+        try:
+            claims = jwt.decode(
+                token,
+                self.app_key or "",
+                algorithms=["RS256"],
+                options={"verify_signature": self.app_key is not None, "verify_exp": True},
+            )
+        except jwt.InvalidTokenError:
+            return self._json(401, {"message": "A JSON web token could not be decoded"})
+        return self._json(200, {"id": int(claims["iss"]), "slug": "ortfix", "name": "ortfix"})
 
     def _token(self, installation: str, query: dict, body: dict | None):
         return self._json(201, {"token": f"ghs_test{installation}", "expires_at": "2099-01-01T00:00:00Z"})

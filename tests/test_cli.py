@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -11,7 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot.cli import main
+from bot import formats
+from bot.cli import _parser, main
 from tests.conftest import CORPUS
 
 JSON_KEYS = {"path", "line", "end_line", "column", "rule", "severity", "message", "original", "replacement"}
@@ -153,3 +156,173 @@ def test_fix_never_half_switches(case: str, tmp_path: Path, capsys: pytest.Captu
     shutil.copytree(CORPUS / case, root)
     run(capsys, "scan", str(root), "--fix", "--all")
     assert "ort-wasm-simd-threaded.jsep.wasm" in (root / "src/app.js").read_text()
+
+
+# --- a careful user's expectations ---------------------------------------------------------------------------
+
+SETPRIV = shutil.which("setpriv")
+
+
+def run_unprivileged(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    """`ortfix` in a process that file permissions apply to: as root, without the capabilities that bypass them."""
+    command = [sys.executable, "-m", "bot.cli", *args]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        assert SETPRIV, "setpriv (util-linux) is needed to drop root's permission overrides"
+        command = [SETPRIV, "--bounding-set=-dac_override,-dac_read_search", *command]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=cwd)
+
+
+def test_version_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    """`ortfix --version` prints the installed version and exits 0."""
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"ortfix {formats.version()}"
+
+
+def test_every_option_has_help() -> None:
+    """Each argument of each command explains itself in --help, --format included."""
+    parser = _parser()
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for name, command in commands.choices.items():
+        for action in command._actions:
+            assert action.help, f"ortfix {name} {action.option_strings or action.dest} has no help"
+
+
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_max_bytes_must_be_positive(value: str, project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A cap of zero or less would skip every file: it is a usage error."""
+    code, _, err = run(capsys, "scan", str(project), "--max-bytes", value)
+    assert code == 2 and "positive" in err
+
+
+def test_several_paths_are_shown_relative_to_the_current_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two roots with the same src/app.ts: each finding names its own, in text and in JSON."""
+    for name in ("one", "two"):
+        shutil.copytree(CORPUS / "locked-old", tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    _, out, _ = run(capsys, "scan", "one", "two", "--format", "json")
+    assert [f["path"] for f in json.loads(out)["findings"]] == [
+        "one/package.json",
+        "one/src/app.ts",
+        "two/package.json",
+        "two/src/app.ts",
+    ]
+    _, out, _ = run(capsys, "scan", "one", str(tmp_path / "two"))
+    assert [line.split(":")[0] for line in out.splitlines() if ": error: " in line] == [
+        "one/package.json",
+        "one/src/app.ts",
+        "two/package.json",
+        "two/src/app.ts",
+    ]
+
+
+def test_a_path_inside_another_counts_its_files_once(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`scan . src src/app.ts`: every file is scanned, reported and counted once."""
+    _, whole, _ = run(capsys, "scan", str(project), "--format", "json")
+    _, overlapping, _ = run(
+        capsys, "scan", str(project), str(project / "src"), str(project / "src/app.ts"), "--format", "json"
+    )
+    assert len(json.loads(overlapping)["findings"]) == len(json.loads(whole)["findings"]) == 2
+    assert json.loads(overlapping)["summary"] == json.loads(whole)["summary"]
+
+
+def test_pre_commit_file_arguments_report_like_a_directory_scan(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Files passed one by one (as pre-commit does): the package.json finding once, and the same mixed-entry."""
+    root = tmp_path / "mixed"
+    shutil.copytree(CORPUS / "transformers-4-mixed", root)
+    (root / ".git").mkdir()
+    monkeypatch.chdir(root)
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and ".git" not in p.parts)
+    _, out, _ = run(capsys, "scan", *files, "--format", "json")
+    _, directory, _ = run(capsys, "scan", ".", "--format", "json")
+    found = [(f["path"], f["line"], f["rule"]) for f in json.loads(out)["findings"]]
+    assert found == [(f["path"], f["line"], f["rule"]) for f in json.loads(directory)["findings"]]
+    assert ("package.json", 3, "wrapper-version") in found and ("src/app.js", 2, "mixed-entry") in found
+
+
+def test_a_malformed_package_json_is_a_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The JSON error and its line, in the text and in the JSON notes; the exit code stays that of the findings."""
+    (tmp_path / "package.json").write_text('{\n  "name": "x"\n  "dependencies": {}\n}\n')
+    code, out, _ = run(capsys, "scan", str(tmp_path))
+    note = "package.json: not read as a package.json (Expecting ',' delimiter at line 3, column 3)"
+    assert code == 0 and f"ortfix: note: {note}" in out.splitlines()
+    code, out, _ = run(capsys, "scan", str(tmp_path), "--format", "json")
+    assert code == 0 and json.loads(out)["summary"]["notes"] == [note]
+
+
+def test_an_unreadable_directory_is_a_note(project: Path) -> None:
+    """A directory the scan may not list is named in the notes, and the rest is still scanned."""
+    locked = project / "vendor"
+    locked.mkdir()
+    locked.chmod(0)
+    try:
+        result = run_unprivileged("scan", str(project), "--format", "json", cwd=Path.cwd())
+    finally:
+        locked.chmod(0o755)
+    document = json.loads(result.stdout)
+    assert result.returncode == 1 and len(document["findings"]) == 2
+    assert document["summary"]["notes"] == ["vendor/: not read (Permission denied)"]
+
+
+# --- --fix: all or nothing ---------------------------------------------------------------------------------
+
+
+def test_fix_prints_the_files_it_changed(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """After the report, on stderr (stdout stays the report), each changed file once.
+
+    What is left is the lockfile, which still installs the old release until the package manager runs.
+    """
+    _, out, err = run(capsys, "scan", str(project), "--fix", "--format", "json")
+    assert [f["rule"] for f in json.loads(out)["findings"]] == ["lockfile-version"]
+    changed = [str(Path(os.path.relpath(project / name))) for name in ("package.json", "src/app.ts")]
+    assert err.splitlines() == [f"ortfix: fixed {Path(p).as_posix()}" for p in changed]
+
+
+def test_fix_fixes_two_loads_on_one_line_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The passes of fixer.fix_texts: both loads on the line are switched by one --fix."""
+    shutil.copytree(CORPUS / "locked-old", tmp_path / "p")
+    app = tmp_path / "p/src/two.js"
+    app.write_text("import a from 'onnxruntime-web'; import b from 'onnxruntime-web/all';\n")
+    run(capsys, "scan", str(tmp_path / "p"), "--fix")
+    assert app.read_text() == "import a from 'onnxruntime-web/webgpu'; import b from 'onnxruntime-web/webgpu';\n"
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_read_only_file_leaves_every_file_as_it_was(project: Path) -> None:
+    """src/app.ts may not be written: package.json (written first) is put back, exit 2 names the file."""
+    (project / "src/app.ts").chmod(0o444)
+    before = snapshot(project)
+    result = run_unprivileged("scan", str(project), "--fix", cwd=project)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ortfix: src/app.ts: not written (the file is read-only); no file was changed"
+    assert snapshot(project) == before
+
+
+def test_a_full_disk_leaves_every_file_as_it_was(project: Path) -> None:
+    """A write that fails midway (here: over the file-size limit) undoes the files already written."""
+    import resource
+
+    big = project / "src/app.ts"
+    big.write_bytes(big.read_bytes() + b"// padding\n" * 150_000)  # 1.6 MB, over the limit below
+    before = snapshot(project)
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "scan", ".", "--fix", "--max-bytes", "5000000"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=project,
+        preexec_fn=limit_file_size,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == "ortfix: src/app.ts: not written (File too large); no file was changed"
+    assert snapshot(project) == before

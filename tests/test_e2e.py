@@ -14,13 +14,11 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
 from bot import events
 from bot.detector import scan_files
@@ -39,17 +37,9 @@ ORTFIX = str(Path(sys.executable).with_name("ortfix"))
 
 
 @pytest.fixture
-def github(openapi_spec):
+def github(github_http):
     """The fake GitHub as a real HTTP server on 127.0.0.1."""
-    import logging
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    fake = FakeGitHub(None, openapi_spec)
-    server = make_server("127.0.0.1", 0, fake.wsgi, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    fake.url = f"http://127.0.0.1:{server.server_port}"
-    yield fake
-    server.shutdown()
+    return github_http
 
 
 class Ortfix:

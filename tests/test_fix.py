@@ -348,7 +348,7 @@ def test_a_push_opens_the_fix_pull_request_only_where_the_config_opts_in(service
     assert fix_pulls(github) == []
     github.contents[(REPO, ".github/ortfix.yml")] = "fix_prs: true\n"
     service.store.put(f"config:{REPO}", "")  # the cached config expires
-    deliver(service, "push", push_payload(), "p-2")
+    deliver(service, "push", {**push_payload(), "after": "b" * 40}, "p-2")  # the next push
     assert len(fix_pulls(github)) == 1
 
 

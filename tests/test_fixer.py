@@ -5,8 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.detector import scan_files
-from bot.fixer import apply
+from bot import render
+from bot.detector import Scanner, scan_files
+from bot.fix import FixPlan
+from bot.fixer import apply, fix_texts
 
 WEBGPU = b"export const o = { executionProviders: ['webgpu'] };\n"
 
@@ -52,6 +54,54 @@ def test_two_loads_on_one_line_are_fixed_over_two_passes() -> None:
     once = fix_once("a.js", source)
     twice = fix_once("a.js", once.encode())
     assert twice == "import a from 'onnxruntime-web/webgpu'; import b from 'onnxruntime-web/webgpu';\n"
+
+
+TWO_ON_ONE_LINE = b"import a from 'onnxruntime-web'; import b from 'onnxruntime-web/all';\n"
+
+
+def fix_all(texts: dict[str, bytes]):
+    return fix_texts({**texts, "use.js": WEBGPU}, Scanner, lambda finding: True)
+
+
+def test_fix_texts_fixes_two_findings_on_one_line() -> None:
+    """The second load on a line is fixed by a later pass of the same call."""
+    files, _ = fix_all({"a.js": TWO_ON_ONE_LINE})
+    assert files == {"a.js": b"import a from 'onnxruntime-web/webgpu'; import b from 'onnxruntime-web/webgpu';\n"}
+
+
+def test_fix_texts_reports_each_applied_fix_once() -> None:
+    """Two loads on one line, one in another file: three fixed findings, each once, none unapplied."""
+    _, fixed = fix_all({"a.js": TWO_ON_ONE_LINE, "b.js": b"const o = require('onnxruntime-web');\n"})
+    assert sorted((f.path, f.line, f.rule) for f in fixed) == [
+        ("a.js", 1, "jsep-import"),
+        ("a.js", 1, "jsep-import"),
+        ("b.js", 1, "jsep-import"),
+    ]
+
+
+def test_fix_texts_leaves_unwanted_findings_out_of_files_and_counts() -> None:
+    """A finding the caller does not want is neither applied nor reported as fixed."""
+    texts = {"a.js": b"import * as ort from 'onnxruntime-web';\n", "b.js": b"import 'onnxruntime-web/all';\n"}
+    files, fixed = fix_texts({**texts, "use.js": WEBGPU}, Scanner, lambda finding: finding.path == "b.js")
+    assert list(files) == ["b.js"] and [f.path for f in fixed] == ["b.js"]
+
+
+def test_the_commit_message_counts_what_fix_texts_fixed() -> None:
+    """Three imports fixed (two of them on one line) and a range raised: the message says 3 and 1."""
+    manifest = b'{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
+    texts = {"package.json": manifest, "a.js": TWO_ON_ONE_LINE, "b.js": b"import 'onnxruntime-web';\n"}
+    files, fixed = fix_all(texts)
+    message = render.commit_message(FixPlan(files, texts, fixed, []))
+    assert "- switch 3 import(s) to onnxruntime-web/webgpu" in message
+    assert "- raise 1 onnxruntime-web range(s)" in message
+
+
+def test_a_stale_finding_past_the_end_of_the_file_is_ignored() -> None:
+    """The file shrank since the scan: a finding on the line after its last is skipped, not an IndexError."""
+    report = scan_files([("a.js", b"let x = 1;\nimport * as ort from 'onnxruntime-web';\n"), ("use.js", WEBGPU)])
+    (finding,) = [f for f in report.findings if f.path == "a.js"]
+    assert finding.line == 2
+    assert apply("let x = 1;", [finding]) == "let x = 1;"
 
 
 _line = st.sampled_from(

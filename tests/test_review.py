@@ -326,7 +326,7 @@ def test_dropped_connections_are_retried_and_a_dropped_review_post_lands_once(se
 
 
 def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, github) -> None:
-    """A signed body replayed with a new X-GitHub-Delivery is queued (GitHub signs bodies, not ids) and is harmless."""
+    """A signed body replayed under a new X-GitHub-Delivery is refused; the same head delivered twice is harmless."""
     import json
 
     from bot.jobs import run_delivery
@@ -334,7 +334,76 @@ def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, 
 
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
     body = json.dumps(pull_request_payload("opened", REPO, 7, pull.head_sha)).encode()
-    for delivery in ("original", "replay"):
-        assert service.store.accept(delivery, "pull_request", "opened", body)
-        run_delivery(service, delivery)
+    assert service.store.accept("original", "pull_request", "opened", body)
+    run_delivery(service, "original")
+    assert not service.store.accept("replay", "pull_request", "opened", body)
+    assert service.store.accept("again", "pull_request", "opened", body + b"\n")  # another delivery, same head
+    run_delivery(service, "again")
     assert len(pull.reviews) == 1 and len(pull.comments) == 1
+
+
+# --- the dedupe: fingerprints of path, rule and the line's text ------------------------------------------------
+
+IMPORT = "import * as ort from 'onnxruntime-web';\n"
+
+
+def push(github: FakeGitHub, pull: FakePull, files: dict[str, str]) -> None:
+    """A new head commit on the pull request's branch."""
+    pull.head.update(files)
+    github.add_pull(pull)
+
+
+def test_a_push_that_moves_a_flagged_line_posts_nothing_new(service, github) -> None:
+    """The flagged import two lines lower is the same finding: no second review, its comment kept."""
+    pull = make_pull(github, {"src/model.js": IMPORT + SESSION})
+    review(service, github, pull)
+    push(github, pull, {"src/model.js": "// the model\n\n" + IMPORT + SESSION})
+    _, outcome = review(service, github, pull)
+    assert github.count("POST", r"/reviews$") == 1 and len(pull.comments) == 1
+    assert outcome.inline == 0 and outcome.deleted == 0
+
+
+def test_a_reindented_line_posts_nothing_new(service, github) -> None:
+    """Indentation is not part of the fingerprint: the re-indented import keeps its one comment."""
+    pull = make_pull(github, {"src/model.js": IMPORT + SESSION})
+    review(service, github, pull)
+    push(github, pull, {"src/model.js": "    " + IMPORT + SESSION})
+    _, outcome = review(service, github, pull)
+    assert github.count("POST", r"/reviews$") == 1 and len(pull.comments) == 1
+    assert outcome.inline == 0 and outcome.deleted == 0
+
+
+def test_the_same_line_in_a_second_file_gets_its_own_comment(service, github) -> None:
+    """The path is part of the fingerprint: b.js's copy of a.js's flagged line is commented too."""
+    pull = make_pull(github, {"src/a.js": IMPORT + SESSION})
+    review(service, github, pull)
+    push(github, pull, {"src/b.js": IMPORT + SESSION})
+    review(service, github, pull)
+    assert sorted((c["path"], c["line"]) for c in pull.comments) == [("src/a.js", 1), ("src/b.js", 1)]
+
+
+def test_removing_one_of_two_identical_lines_deletes_only_its_comment(service, github) -> None:
+    """The line gone from a.js but not from b.js: a.js's comment is stale and goes, b.js's stays."""
+    pull = make_pull(github, {"src/a.js": IMPORT + SESSION, "src/b.js": IMPORT + SESSION})
+    review(service, github, pull)
+    push(github, pull, {"src/a.js": SESSION})
+    _, outcome = review(service, github, pull)
+    assert [c["path"] for c in pull.comments] == ["src/b.js"] and outcome.deleted == 1
+
+
+def test_findings_listed_only_in_the_review_body_are_not_posted_again(service, github) -> None:
+    """A line the PR does not add goes in the review body; a second run finds it there and posts nothing."""
+    base = {"package.json": MANIFEST, "src/model.js": IMPORT}
+    pull = make_pull(github, {"src/model.js": IMPORT + SESSION}, base=base)
+    _, first = review(service, github, pull)
+    assert first.in_body == 1 and first.inline == 0
+    _, second = review(service, github, pull)
+    assert github.count("POST", r"/reviews$") == 1 and second.in_body == 0
+
+
+def test_a_patch_that_names_a_jsep_asset_url_but_not_the_package_is_read(service, github) -> None:
+    """The patch filter looks for the asset names too: a CDN URL of the JSEP wasm alone makes the file a candidate."""
+    worker = "const PRECACHE = ['https://cdn.example.com/ort/ort-wasm-simd-threaded.jsep.wasm'];\n"
+    pull = make_pull(github, {"public/sw.js": worker, "src/model.js": IMPORT + SESSION}, base=None)
+    review(service, github, pull)
+    assert ("public/sw.js", 1) in [(c["path"], c["line"]) for c in pull.comments]

@@ -15,7 +15,7 @@ import pytest
 import requests
 
 from bot import events
-from tests.conftest import SECRET, free_port, pull_request_payload
+from tests.conftest import METRICS_AUTH, METRICS_TOKEN, SECRET, free_port, pull_request_payload
 
 ORTFIX = str(Path(sys.executable).with_name("ortfix"))
 
@@ -31,6 +31,7 @@ def service_env(tmp_path: Path, private_key: str, **extra: str) -> dict[str, str
             "APP_ID": "12345",
             "PRIVATE_KEY": private_key,
             "WEBHOOK_SECRET": SECRET,
+            "METRICS_TOKEN": METRICS_TOKEN,
             "ORTFIX_DB": str(tmp_path / "o.db"),
             "LOG_LEVEL": "warning",
         }
@@ -83,7 +84,7 @@ def test_real_gunicorn_records_and_queues_a_signed_delivery(gunicorn) -> None:
     with sqlite3.connect(db) as connection:
         assert connection.execute("SELECT status FROM ortfix_deliveries WHERE id = 'g-1'").fetchone() == ("queued",)
         assert connection.execute("SELECT count(*) FROM task").fetchone() == (1,)
-    metrics = requests.get(f"{base}/metrics", timeout=10).text
+    metrics = requests.get(f"{base}/metrics", headers=METRICS_AUTH, timeout=10).text
     assert 'ortfix_deliveries_total{event="pull_request",outcome="queued"} 1.0' in metrics
 
 
@@ -99,10 +100,10 @@ def test_a_worker_without_credentials_says_what_is_missing(tmp_path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_serve_runs_web_and_worker_and_stops_on_sigterm(tmp_path, private_key) -> None:
+def test_serve_runs_web_and_worker_and_stops_on_sigterm(tmp_path, private_key, github_http) -> None:
     """`ortfix serve`: /healthz answers; SIGTERM stops the worker and the web server, exit 0."""
     port = free_port()
-    env = service_env(tmp_path, private_key, PORT=str(port))
+    env = service_env(tmp_path, private_key, PORT=str(port), GITHUB_API_URL=github_http.url)
     process = subprocess.Popen(
         [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
     )
@@ -116,21 +117,22 @@ def test_serve_runs_web_and_worker_and_stops_on_sigterm(tmp_path, private_key) -
         requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
 
 
-def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key) -> None:
-    """`ortfix serve`: gunicorn at the niceness it was started with, the consumer's threads 10 below it."""
+def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, github_http) -> None:
+    """`ortfix serve`: gunicorn at the niceness serve was started with, its consumer process 10 below it."""
     port = free_port()
-    env = service_env(tmp_path, private_key, PORT=str(port))
+    env = service_env(tmp_path, private_key, PORT=str(port), GITHUB_API_URL=github_http.url)
     process = subprocess.Popen(
         [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", "1"], env=env, cwd=tmp_path, stderr=subprocess.DEVNULL
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
         own = os.getpriority(os.PRIO_PROCESS, 0)
-        threads = Path(f"/proc/{process.pid}/task").iterdir()
-        consumer = {int(Path(f"{task}/stat").read_text().rsplit(")", 1)[1].split()[16]) for task in threads}
-        (web,) = (int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split())
-        assert consumer == {own + 10}
+        children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
+        commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children}
+        (web,) = (pid for pid, argv in commands.items() if b"gunicorn" in argv)
+        (worker,) = (pid for pid, argv in commands.items() if b"worker" in argv)
         assert os.getpriority(os.PRIO_PROCESS, web) == own
+        assert os.getpriority(os.PRIO_PROCESS, worker) == own + 10
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

@@ -40,6 +40,24 @@ def test_a_failed_delivery_can_be_accepted_again(store_and_clock) -> None:
     assert store.delivery("d1").body == b"{2}"
 
 
+def test_a_body_replayed_under_another_delivery_id_is_a_duplicate(store_and_clock) -> None:
+    """GitHub signs the body, not the id: the same body under a new id is refused, counted as a duplicate."""
+    store, _ = store_and_clock
+    assert store.accept("d1", "pull_request", "opened", b'{"number": 7}')
+    assert not store.accept("d2", "pull_request", "opened", b'{"number": 7}')
+    assert store.delivery("d2") is None
+    assert ("ortfix_deliveries_total", {"event": "pull_request", "outcome": "duplicate"}, 1.0) in store.series()
+
+
+def test_a_failed_delivery_redelivered_with_its_body_is_accepted(store_and_clock) -> None:
+    """GitHub's Redeliver: the same id and the same body; after a failure it runs again."""
+    store, _ = store_and_clock
+    store.accept("d1", "pull_request", "opened", b'{"number": 7}')
+    store.start("d1")
+    store.finish("d1", FAILED)
+    assert store.accept("d1", "pull_request", "opened", b'{"number": 7}')
+
+
 def test_start_claims_once(store_and_clock) -> None:
     """Two workers given the same delivery: one runs it; a done delivery never runs again."""
     store, _ = store_and_clock
@@ -67,8 +85,8 @@ def test_a_job_whose_worker_died_is_an_orphan_after_its_lease(store_and_clock) -
 def test_a_delivery_queued_too_long_is_an_orphan(store_and_clock) -> None:
     """Recorded but never started within the grace (its task lost with a dead worker): queued again."""
     store, clock = store_and_clock
-    store.accept("d1", "pull_request", "opened", b"{}")
-    store.accept("d2", "pull_request", "opened", b"{}")
+    store.accept("d1", "pull_request", "opened", b'{"n": 1}')
+    store.accept("d2", "pull_request", "opened", b'{"n": 2}')
     store.start("d2")
     store.finish("d2", DONE)
     clock.now += 61

@@ -8,7 +8,7 @@ import pytest
 
 from bot import events
 from bot.web import create_app
-from tests.conftest import SECRET, example, pull_request_payload
+from tests.conftest import METRICS_AUTH, SECRET, example, pull_request_payload
 
 PATH = "/api/github/webhooks"
 
@@ -80,11 +80,12 @@ def test_a_truncated_signature_is_401(client) -> None:
     assert post(client, "pull_request", body, signature=events.sign(SECRET, body)[:-2]).status_code == 401
 
 
-def test_a_body_replayed_with_another_delivery_id_runs_once_per_id(client, service) -> None:
-    """A replay is signed (GitHub signs the body, not the id) — each id is recorded once."""
-    post(client, "pull_request", opened(), delivery="d-1")
-    post(client, "pull_request", opened(), delivery="d-1")
-    assert service.huey.pending_count() == 1
+def test_a_body_replayed_with_another_delivery_id_is_not_queued_again(client, service) -> None:
+    """A captured body is validly signed (GitHub signs the body, not the id): under a new id it is a duplicate."""
+    assert post(client, "pull_request", opened(), delivery="d-1").json["queued"]
+    replay = post(client, "pull_request", opened(), delivery="d-2")
+    assert replay.status_code == 202 and not replay.json["queued"]
+    assert service.store.delivery("d-2") is None and service.huey.pending_count() == 1
 
 
 @pytest.mark.parametrize(
@@ -162,8 +163,36 @@ def test_healthz_and_metrics_after_bad_input(client) -> None:
     post(client, "pull_request", opened())
     post(client, "ping", example("ping/payload.json"), delivery="p")
     assert client.get("/healthz").status_code == 200
-    text = client.get("/metrics").get_data(as_text=True)
+    text = client.get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
     assert 'ortfix_deliveries_total{event="unknown",outcome="bad-signature"} 1.0' in text
     assert 'ortfix_deliveries_total{event="pull_request",outcome="queued"} 1.0' in text
     assert 'ortfix_deliveries_total{event="ping",outcome="pong"} 1.0' in text
     assert "ortfix_queue_depth 1.0" in text
+
+
+def test_metrics_needs_the_bearer_token(client) -> None:
+    """No token, a wrong one or another scheme: 401 and no series; the right bearer token: the series."""
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": METRICS_AUTH["Authorization"][7:]}).status_code == 401
+    response = client.get("/metrics", headers=METRICS_AUTH)
+    assert response.status_code == 200 and "ortfix_queue_depth" in response.get_data(as_text=True)
+
+
+def test_metrics_without_a_token_configured_says_to_set_one(settings, service) -> None:
+    """METRICS_TOKEN unset: /metrics is refused, and the answer names the setting."""
+    import dataclasses
+
+    client = create_app(dataclasses.replace(settings, metrics_token=None), service).test_client()
+    response = client.get("/metrics", headers=METRICS_AUTH)
+    assert response.status_code == 403 and "set METRICS_TOKEN" in response.json["error"]
+    assert "ortfix_" not in response.get_data(as_text=True)
+
+
+def test_the_status_page_says_only_that_ortfix_runs(client, service) -> None:
+    """No app name, installation id or delivery id for the public."""
+    post(client, "pull_request", opened(), delivery="d-secret-id")
+    page = client.get("/").get_data(as_text=True)
+    assert "ortfix is running" in page
+    for private in ("d-secret-id", "12345", "42", "pull_request"):
+        assert private not in page
