@@ -77,7 +77,7 @@ def main() -> None:
             started = time.perf_counter()
             for name, kind in kinds.items():
                 client = app.installation(42)
-                audit_repository(client, store, RepoInfo(name, "main"))
+                audit_repository(client, store, RepoInfo(name, "main"), "https://github.com")
                 calls[kind] += client.calls
                 counted[kind] += 1
             wall = time.perf_counter() - started

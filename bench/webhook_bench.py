@@ -123,8 +123,10 @@ def percentile(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[round(p * 10) - 1]
 
 
-def review_calls() -> list[str]:
-    """The GitHub API calls of one review of a PR that adds a bare import, against the suite's fake GitHub."""
+def review_calls() -> tuple[list[str], list[str], list[str]]:
+    """The GitHub API calls of reviews against the suite's fake GitHub: a PR that adds a bare import (42 files);
+    one that adds it to a 500-source package whose 'webgpu' request is in a file it leaves alone; a second such PR.
+    """
     import re
 
     import responses
@@ -137,19 +139,32 @@ def review_calls() -> list[str]:
     from tests.fake_github import PullRequest as FakePull
 
     key = make_key.__wrapped__()
+    manifest = '{"dependencies": {"onnxruntime-web": "^1.30.0"}}\n'
+    session = "ort.InferenceSession.create('m', { executionProviders: ['webgpu'] });\n"
+    bare = "import * as ort from 'onnxruntime-web';\n"
+    docs = {f"docs/page{i}.md": "x\n" for i in range(40)}
+    package = {"package.json": manifest, "src/session.js": session}
+    package.update({f"src/f{i}.js": f"export const v{i} = {i};\n" for i in range(499)})
+    runs = [
+        (1, {"package.json": manifest}, {"src/m.js": bare + session, **docs}),
+        (2, package, {"src/m.js": bare}),
+        (3, package, {"src/n.js": bare}),
+    ]
+    made = []
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock, tempfile.TemporaryDirectory() as temp:
         github = FakeGitHub(mock, load_spec())
-        manifest = '{"dependencies": {"onnxruntime-web": "^1.30.0"}}\n'
-        model = "import * as ort from 'onnxruntime-web';\nort.InferenceSession.create('m', { executionProviders: ['webgpu'] });\n"
-        files = {f"docs/page{i}.md": "x\n" for i in range(40)}
-        pull = github.add_pull(
-            FakePull(
-                "o/r", 1, base={"package.json": manifest}, head={"package.json": manifest, "src/m.js": model, **files}
+        app = GitHubApp("1", key, "https://api.github.com", sleep=lambda s: None)
+        store = SqliteStore(f"{temp}/s.db")
+        for number, base, added in runs:
+            pull = github.add_pull(FakePull("o/r", number, base=base, head={**base, **added}, head_ref=f"b{number}"))
+            github.calls.clear()
+            store.put("config:o/r", "")  # every review reads its config, as the first one of a few minutes does
+            pr = PullRequest("o/r", number, pull.head_sha, "main", False)
+            review_pull_request(app.installation(1), store, pr)
+            made.append(
+                [f"{m} {re.sub(r'[0-9a-f]{40}', '{sha}', p)}" for m, p in github.calls if "access_tokens" not in p]
             )
-        )
-        client = GitHubApp("1", key, "https://api.github.com", sleep=lambda s: None).installation(1)
-        review_pull_request(client, SqliteStore(f"{temp}/s.db"), PullRequest("o/r", 1, pull.head_sha, "main", False))
-        return [f"{m} {re.sub(r'[0-9a-f]{40}', '{sha}', p)}" for m, p in github.calls if "access_tokens" not in p]
+    return made[0], made[1], made[2]
 
 
 def main() -> None:
@@ -219,10 +234,15 @@ def main() -> None:
         print(f"ratio {name}: {ratios}  throughput {ours[3] / floor[3]:.2f}x (target p99 <= 2x)")
     lost = set(serve[2]) - stored
     print(f"ortfix serve: acknowledged 202: {len(serve[2]):,}; in the store: {len(stored):,}; lost: {len(lost)}")
-    calls = review_calls()
+    calls, package, cached = review_calls()
     print(f"GitHub API calls for one PR review (a bare import added, 42 files): {len(calls)}")
     for call in calls:
         print(f"  {call}")
+    print(
+        f"a bare import added to a 500-source package whose 'webgpu' request is in an untouched file: {len(package)} "
+        f"calls, {len(package) - len(calls)} extra for the package (budget 3); a second such PR: {len(cached)} calls, "
+        f"{len(cached) - len(calls)} extra (budget 0)"
+    )
 
 
 if __name__ == "__main__":

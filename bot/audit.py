@@ -1,9 +1,10 @@
 """The audit of a repository's default branch: one standing issue while it has findings, found again by a marker.
 
-Cheap by construction: a conditional request for the branch head first (a
+Cheap by construction: a conditional request for the branch's tree first (a
 304 costs no rate limit, so an unchanged repository costs nothing), then
-one tree call, the manifests, and only the blobs that can matter (see
-repo_scan); the repository's config only when there is something to report.
+one query for the manifests and HTML, and only the blobs that can matter
+(see repo_scan); the repository's config and head commit only when there is
+something to report.
 A repository whose audit keeps failing waits longer each time.
 """
 
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 from bot import render
 from bot.detector import INFO
-from bot.github_client import GitHubClient
+from bot.detector.rules import fold_mixed
+from bot.github_client import GitHubClient, GitHubError
 from bot.repo_config import RepoConfig
 from bot.repo_scan import scan_commit, scanner_for
 from bot.review import load_config
@@ -49,7 +51,10 @@ class AuditOutcome:
     summary: dict | None = None  # for the org-wide view: findings by rule, versions in use
 
 
-def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run: bool = False) -> AuditOutcome:
+def audit_repository(
+    client: GitHubClient, store: Store, repo: RepoInfo, web_url: str, dry_run: bool = False
+) -> AuditOutcome:
+    """Audit `repo`'s default branch; the issue's links go to `web_url` (github.com or an Enterprise Server)."""
     if repo.archived or repo.fork:
         return AuditOutcome("skipped")
     with store.lock(f"audit-lock:{repo.full_name}", store.lease):  # Busy: another audits it now; one issue, not two
@@ -57,7 +62,7 @@ def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run
         if state.get("retry_at", 0) > store.clock():
             return AuditOutcome("waiting")  # failed before: backing off instead of failing the same way every week
         try:
-            return _audit(client, store, repo, state, dry_run)
+            return _audit(client, store, repo, state, web_url, dry_run)
         except Exception:
             failures = state.get("failures", 0) + 1
             state.update(failures=failures, retry_at=store.clock() + WEEK * (2 ** (failures - 1) - 1))
@@ -65,16 +70,19 @@ def audit_repository(client: GitHubClient, store: Store, repo: RepoInfo, dry_run
             raise
 
 
-def _audit(client: GitHubClient, store: Store, repo: RepoInfo, state: dict, dry_run: bool) -> AuditOutcome:
-    head, etag = client.branch_head(repo.full_name, repo.default_branch, state.get("etag"))
-    if head is None and "outcome" in state:
+def _audit(
+    client: GitHubClient, store: Store, repo: RepoInfo, state: dict, web_url: str, dry_run: bool
+) -> AuditOutcome:
+    # the tree by branch name, conditional: one call, and a 304 (free) when nothing changed
+    listing = client.listing(repo.full_name, repo.default_branch, state.get("etag"))
+    if listing is None and "outcome" in state:
         return AuditOutcome("unchanged", state.get("findings", 0), state.get("issue"), state.get("summary"))
-    if head is None:  # a 304 without a record of the last audit: ask again, unconditionally
-        head, etag = client.branch_head(repo.full_name, repo.default_branch)
-    if head is None:
+    if listing is None:  # a 304 without a record of the last audit: ask again, unconditionally
+        listing = client.listing(repo.full_name, repo.default_branch)
+    if listing is None:
         return AuditOutcome("skipped")
     # The config is read only when there is something to report: most repositories never need it.
-    scan = scan_commit(client, store, repo.full_name, head, RepoConfig(), cdn_scope=True)
+    scan = scan_commit(client, store, repo.full_name, listing.sha, RepoConfig(), cdn_scope=True, listing=listing)
     findings = [f for f in scan.report.findings if f.severity != INFO]
     if findings:
         config = load_config(client, store, repo.full_name, repo.default_branch)
@@ -87,6 +95,7 @@ def _audit(client: GitHubClient, store: Store, repo: RepoInfo, state: dict, dry_
             scan.report = rescan.finish()
             findings = [f for f in scan.report.findings if f.severity != INFO]
         dry_run = dry_run or config.dry_run
+    findings, folded = fold_mixed(findings)
     summary = render.audit_summary(findings, scan.report.versions)
     issue = state.get("issue") or (_find_issue(client, repo.full_name) if findings else None)
     action = "clean"
@@ -94,17 +103,19 @@ def _audit(client: GitHubClient, store: Store, repo: RepoInfo, state: dict, dry_
         action = "would-write" if findings else "clean"
         log.info("audit.dry-run", extra={"repo": repo.full_name, "findings": len(findings), "issue": issue})
     elif findings:
+        head = _head(client, repo)  # the commit, for links that stay true after the branch moves
         title = render.audit_title(findings)
-        body = render.audit_body(repo.full_name, head, findings, scan.report.versions)
+        body = render.audit_body(repo.full_name, head, findings, scan.report.versions, web_url, folded)
         if issue is None:
             issue, action = client.create_issue(repo.full_name, title, body, [LABEL]), "opened"
         else:
             client.update_issue(repo.full_name, issue, title=title, body=body, state="open")
             action = "reopened" if state.get("closed") else "updated"
     elif issue is not None and not state.get("closed"):
-        client.comment(repo.full_name, issue, render.AUDIT_CLEAN.format(sha=head))
+        client.comment(repo.full_name, issue, render.AUDIT_CLEAN.format(sha=_head(client, repo)))
         client.update_issue(repo.full_name, issue, state="closed", state_reason="completed")
         action = "closed"
+    etag, head = listing.etag, listing.sha
     state.update(
         etag=etag,
         sha=head,
@@ -118,6 +129,13 @@ def _audit(client: GitHubClient, store: Store, repo: RepoInfo, state: dict, dry_
     )
     _save(store, repo.full_name, state)
     return AuditOutcome(action, len(findings), issue, summary)
+
+
+def _head(client: GitHubClient, repo: RepoInfo) -> str:
+    head = client.ref_sha(repo.full_name, repo.default_branch)
+    if head is None:
+        raise GitHubError(404, f"{repo.default_branch} is gone")
+    return head
 
 
 def _find_issue(client: GitHubClient, repo: str) -> int | None:
@@ -161,13 +179,13 @@ def pacing(repositories: int, remaining: int | None) -> list[float]:
     return delays
 
 
-def write_org_issue(client: GitHubClient, store: Store, org: str, repositories: list[str]) -> int | None:
+def write_org_issue(client: GitHubClient, store: Store, org: str, repositories: list[str], web_url: str) -> int | None:
     """One issue in `{org}/.github` with a row per affected repository; None when the org has no such repository."""
     home = f"{org}/.github"
     if home not in repositories:
         return None
     rows = {repo: state for repo in repositories if (state := _load(store, repo)).get("findings")}
-    title, body = render.org_body(org, rows)
+    title, body = render.org_body(org, rows, web_url)
     number = next(
         (int(i["number"]) for i in client.issues_labelled(home, LABEL) if render.ORG_MARKER in (i.get("body") or "")),
         None,

@@ -352,7 +352,9 @@ def _audit(args: argparse.Namespace) -> int:
         client = service.app.installation(installation_id)
         info = audit.RepoInfo.from_api(client.repository(repo))
         with Heartbeat(service.store):  # keeps the repository's audit lock while it runs
-            outcome = audit.audit_repository(client, service.store, info, dry_run=not args.write)
+            outcome = audit.audit_repository(
+                client, service.store, info, settings.github_web_url, dry_run=not args.write
+            )
         rows.append((repo, outcome))
         if args.all and sys.stderr.isatty():
             done = 30 * index // len(targets)

@@ -8,7 +8,6 @@ from bot.detector.findings import ERROR, INFO, WARNING, Finding, Report
 from bot.detector.rules import RULES
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/ortfix/ortfix"
 _SARIF_LEVELS = {ERROR: "error", WARNING: "warning", INFO: "note"}
 
 
@@ -34,11 +33,7 @@ def json_document(findings: list[Finding], summary: dict) -> str:
 
 def sarif(findings: list[Finding], report: Report) -> str:
     rules = [
-        {
-            "id": rule,
-            "shortDescription": {"text": description},
-            "helpUri": f"{INFORMATION_URI}#{rule}",
-        }
+        {"id": rule, "shortDescription": {"text": description}}  # no helpUri: ortfix has no public home yet
         for rule, description in RULES.items()
     ]
     results = [
@@ -68,7 +63,6 @@ def sarif(findings: list[Finding], report: Report) -> str:
                     "driver": {
                         "name": "ortfix",
                         "version": version(),
-                        "informationUri": INFORMATION_URI,
                         "rules": rules,
                     }
                 },

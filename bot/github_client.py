@@ -66,6 +66,24 @@ class ReviewComment:
     author: str
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A recursive tree: its blobs, and each folder's tree SHA (the root's under ""), which names its content."""
+
+    sha: str
+    blobs: list[TreeEntry]
+    folders: dict[str, str]
+    etag: str | None = None
+
+
+@dataclass(frozen=True)
+class ReviewThread:
+    id: str  # GraphQL node id
+    resolved: bool
+    first_comment: int | None  # the REST id of the comment that opened it
+    comments: int  # more than one: someone replied
+
+
 @dataclass
 class TokenCache:
     """Installation tokens, shared by the jobs of one process, kept until shortly before expiry."""
@@ -168,7 +186,10 @@ class GitHubClient:
         self.app = app
         self.installation_id = installation_id
         self.calls = 0
-        self.rate_remaining: int | None = None
+        self.rate_remaining: int | None = None  # REST's budget
+        self.graphql_cost = 0  # GraphQL's own budget, in points: what its `rateLimit` says each query cost
+        self.graphql_remaining: int | None = None
+        self._graphql_failed_before = False  # logged once a client: a server without GraphQL would log every batch
         self._github = github.Github(
             auth=Auth.Token(app.token(installation_id)),
             base_url=app.api_url,
@@ -187,22 +208,26 @@ class GitHubClient:
         body: Any = None,
         headers: dict | None = None,
         read_only: bool = False,
+        graphql: bool = False,
     ) -> tuple[dict[str, str], Any]:
         """One REST call with retries: rate limits (Retry-After, X-RateLimit-Reset), and 5xx on idempotent
-        methods or `read_only` POSTs (GraphQL queries)."""
+        methods or `read_only` POSTs (GraphQL queries). A `graphql` call's rate headers are GraphQL's own
+        budget, not REST's: they are left out of `rate_remaining`."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.calls += 1
             try:
                 response_headers, data = self._github.requester.requestJsonAndCheck(
                     verb, path, parameters=params, headers=headers, input=body
                 )
-                self._note_rate(response_headers)
+                if not graphql:
+                    self._note_rate(response_headers)
                 return response_headers, data
             except GithubException as raw:
                 error = _error(raw)
             except (requests.ConnectionError, requests.Timeout) as dropped:  # no answer at all
                 error = GitHubError(0, f"no answer ({type(dropped).__name__})")
-            self._note_rate(error.headers)
+            if not graphql:
+                self._note_rate(error.headers)
             wait = self._retry_wait("GET" if read_only else verb, error, attempt)
             if wait is None or attempt == MAX_ATTEMPTS:
                 raise error
@@ -252,11 +277,30 @@ class GitHubClient:
         return base64.b64decode(data.get("content") or "").decode("utf-8", "replace")
 
     def tree(self, repo: str, sha: str) -> list[TreeEntry]:
-        """GET /repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1: every blob of a commit."""
-        _, data = self.request("GET", f"/repos/{repo}/git/trees/{sha}", params={"recursive": "1"})
-        return [
-            TreeEntry(e["path"], e["sha"], e.get("size", 0)) for e in data.get("tree", []) if e.get("type") == "blob"
-        ]
+        """Every blob of a commit (see `listing`)."""
+        listing = self.listing(repo, sha)
+        assert listing is not None  # an unconditional request always has an answer
+        return listing.blobs
+
+    def listing(self, repo: str, ref: str, etag: str | None = None) -> Listing | None:
+        """GET /repos/{owner}/{repo}/git/trees/{tree_sha}?recursive=1: blobs and folders of a commit or branch.
+
+        `ref` may be a branch name. With `etag`, the request is conditional: None when the tree is unchanged
+        (a 304, which costs no rate limit).
+        """
+        headers = {"If-None-Match": etag} if etag else None
+        response_headers, data = self.request(
+            "GET", f"/repos/{repo}/git/trees/{quote(ref, safe='')}", params={"recursive": "1"}, headers=headers
+        )
+        if not data:
+            return None
+        entries = data.get("tree", [])
+        return Listing(
+            sha=data["sha"],
+            blobs=[TreeEntry(e["path"], e["sha"], e.get("size", 0)) for e in entries if e.get("type") == "blob"],
+            folders={"": data["sha"], **{e["path"]: e["sha"] for e in entries if e.get("type") == "tree"}},
+            etag={k.lower(): v for k, v in response_headers.items()}.get("etag"),
+        )
 
     def blob(self, repo: str, sha: str) -> bytes:
         """GET /repos/{owner}/{repo}/git/blobs/{file_sha}: a file's bytes (up to 100 MB)."""
@@ -440,28 +484,17 @@ class GitHubClient:
         """DELETE /repos/{owner}/{repo}/git/refs/{ref}."""
         self.request("DELETE", f"/repos/{repo}/git/refs/heads/{quote(branch)}")
 
-    def blob_texts(self, repo: str, shas: list[str]) -> dict[str, bytes]:
-        """Many blobs' contents, 50 to a GraphQL query (one call instead of 50); large or binary ones by REST."""
-        owner, name = repo.split("/")
+    def blob_texts(self, repo: str, shas: list[str], batch_size: int = GRAPHQL_BATCH) -> dict[str, bytes]:
+        """Many blobs' contents, 50 to a GraphQL query (one call instead of 50); large or binary ones by REST.
+
+        GraphQL is an optimisation: a batch it cannot answer is read blob by blob over REST.
+        """
         found: dict[str, bytes] = {}
-        for start in range(0, len(shas), GRAPHQL_BATCH):
-            batch = shas[start : start + GRAPHQL_BATCH]
-            fields = " ".join(
-                f'b{i}: object(oid: "{sha}") {{ ... on Blob {{ text isBinary isTruncated }} }}'
-                for i, sha in enumerate(batch)
-            )
-            query = (
-                f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
-            )
-            _, data = self.request(
-                "POST",
-                self._github.requester.graphql_url,
-                body={"query": query, "variables": {"owner": owner, "name": name}},
-                read_only=True,  # a query: safe to send again after a 5xx
-            )
-            objects = ((data or {}).get("data") or {}).get("repository") or {}
+        for start in range(0, len(shas), batch_size):
+            batch = shas[start : start + batch_size]
+            objects = self._graphql_blobs(repo, batch)
             for i, sha in enumerate(batch):
-                blob = objects.get(f"b{i}") or {}
+                blob = (objects or {}).get(f"b{i}") or {}
                 if blob.get("text") is not None and not blob.get("isTruncated") and not blob.get("isBinary"):
                     found[sha] = blob["text"].encode()
                 elif blob.get("isBinary"):
@@ -469,6 +502,87 @@ class GitHubClient:
                 else:
                     found[sha] = self.blob(repo, sha)
         return found
+
+    def _graphql_blobs(self, repo: str, batch: list[str]) -> dict | None:
+        """`repository { bN: object(oid) }` for a batch of blobs; None when GraphQL could not answer."""
+        owner, name = repo.split("/")
+        fields = " ".join(
+            f'b{i}: object(oid: "{sha}") {{ ... on Blob {{ text isBinary isTruncated }} }}'
+            for i, sha in enumerate(batch)
+        )
+        query = f"query($owner: String!, $name: String!) {{ repository(owner: $owner, name: $name) {{ {fields} }} }}"
+        data = self.graphql(query, {"owner": owner, "name": name})
+        return None if data is None else data.get("repository") or {}
+
+    def graphql(self, query: str, variables: dict, mutation: bool = False) -> dict | None:
+        """POST /graphql, charged to GraphQL's own budget (`rateLimit { cost remaining }`): its `data`, or None.
+
+        GraphQL is an optimisation, never a dependency: a 404 (switched off, or blocked by a proxy), a 5xx
+        after retries or a body with `errors` (a secondary limit on points, a refused query) give None, and
+        the caller reads over REST or leaves the nicety out. Logged once a client.
+        """
+        if not mutation:
+            query = query.replace("{", "{ rateLimit { cost remaining }", 1)
+        try:
+            _, answer = self.request(
+                "POST",
+                self._github.requester.graphql_url,
+                body={"query": query, "variables": variables},
+                read_only=not mutation,  # a query is safe to send again after a 5xx
+                graphql=True,
+            )
+        except GitHubError as error:
+            if error.status not in (0, 403, 404) and error.status < 500:
+                raise
+            self._graphql_failed(f"status {error.status}")
+            return None
+        answer = answer if isinstance(answer, dict) else {}
+        data = answer.get("data") or {}
+        limit = data.get("rateLimit") or {}
+        self.graphql_cost += int(limit.get("cost") or 0)
+        if isinstance(limit.get("remaining"), int):
+            self.graphql_remaining = limit["remaining"]
+        if answer.get("errors"):
+            self._graphql_failed(str(answer["errors"])[:200])
+            return None
+        return data
+
+    def _graphql_failed(self, reason: str) -> None:
+        if not self._graphql_failed_before:
+            self._graphql_failed_before = True
+            log.warning("github.graphql-unavailable", extra={"reason": reason})
+
+    def review_threads(self, repo: str, number: int) -> list[ReviewThread] | None:
+        """GraphQL `pullRequest.reviewThreads`: each thread's id, state and comments; None without GraphQL."""
+        owner, name = repo.split("/")
+        query = (
+            "query($owner: String!, $name: String!, $number: Int!, $after: String) "
+            "{ repository(owner: $owner, name: $name) { pullRequest(number: $number) { "
+            "reviewThreads(first: 100, after: $after) { pageInfo { hasNextPage endCursor } "
+            "nodes { id isResolved comments(first: 1) { totalCount nodes { databaseId } } } } } } }"
+        )
+        threads: list[ReviewThread] = []
+        after = None
+        while True:
+            data = self.graphql(query, {"owner": owner, "name": name, "number": number, "after": after})
+            if data is None:
+                return None
+            page = ((data.get("repository") or {}).get("pullRequest") or {}).get("reviewThreads") or {}
+            for node in page.get("nodes") or []:
+                comments = node.get("comments") or {}
+                first = (comments.get("nodes") or [{}])[0].get("databaseId")
+                threads.append(
+                    ReviewThread(node["id"], bool(node.get("isResolved")), first, int(comments.get("totalCount") or 0))
+                )
+            info = page.get("pageInfo") or {}
+            if not info.get("hasNextPage"):
+                return threads
+            after = info.get("endCursor")
+
+    def resolve_review_thread(self, thread_id: str) -> bool:
+        """GraphQL mutation `resolveReviewThread`: the conversation stays, folded as resolved."""
+        query = "mutation($thread: ID!) { resolveReviewThread(input: {threadId: $thread}) { thread { id } } }"
+        return self.graphql(query, {"thread": thread_id}, mutation=True) is not None
 
     # --- check runs -----------------------------------------------------------------------------------
 

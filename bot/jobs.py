@@ -108,7 +108,7 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
         assert service.app is not None
         client = service.app.installation(installation_id)
         org = repositories[0].split("/")[0] if repositories else ""
-        audit.write_org_issue(client, service.store, org, repositories)
+        audit.write_org_issue(client, service.store, org, repositories, service.settings.github_web_url)
         _record_calls(service, client)
 
     @service.huey.periodic_task(crontab(minute="*/10"), name="redeliver_failed")
@@ -214,7 +214,11 @@ def run_audit(service: Service, installation_id: int, repo: dict) -> audit.Audit
             repo = client.repository(repo["full_name"])
         with Heartbeat(service.store):  # keeps the audit's lock while it runs
             outcome = audit.audit_repository(
-                client, service.store, audit.RepoInfo.from_api(repo), dry_run=service.settings.dry_run
+                client,
+                service.store,
+                audit.RepoInfo.from_api(repo),
+                service.settings.github_web_url,
+                dry_run=service.settings.dry_run,
             )
         log.info(
             "audit.done", extra={"outcome": outcome.action, "findings": outcome.findings, "github_calls": client.calls}
@@ -301,6 +305,10 @@ def _record_calls(service: Service, client: GitHubClient) -> None:
     service.store.add("ortfix_github_api_calls_total", labels, client.calls)
     if client.rate_remaining is not None:
         service.store.set_gauge("ortfix_github_rate_limit_remaining", labels, client.rate_remaining)
+    if client.graphql_cost:
+        service.store.add("ortfix_github_graphql_points_total", labels, client.graphql_cost)
+    if client.graphql_remaining is not None:
+        service.store.set_gauge("ortfix_github_graphql_remaining", labels, client.graphql_remaining)
 
 
 WRITERS = ("admin", "maintain", "write")
@@ -359,7 +367,7 @@ def _command(
     if pull is None:
         outcome = fix.ensure_fix_pull(client, service.store, repo, default_branch, config, True, refresher)
         if outcome.number is None:
-            client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=default_branch))
+            client.comment(repo, number, render.nothing_to_fix(default_branch))
         elif outcome.action == "unchanged":
             client.comment(repo, number, render.FIX_PULL_UNCHANGED.format(number=outcome.number))
         else:
@@ -367,15 +375,17 @@ def _command(
         return
     result = fix.fix_pull_request(client, service.store, repo, number, config, refresher, pull)
     if result.commit and result.pushed_to:
-        url = f"{service.settings.github_web_url}/{result.pushed_to}/commit/{result.commit}"
-        client.comment(repo, number, render.fixed_reply(result.plan, url, result.branch))
+        reply = render.fixed_reply(
+            result.plan, service.settings.github_web_url, result.pushed_to, result.commit, result.branch
+        )
+        client.comment(repo, number, reply)
     elif result.patch:
         client.comment(repo, number, render.cannot_push_reply(result.plan, result.patch))
         review_pull_request(client, service.store, PullRequest(repo, number, result.head, default_branch, False))
     elif result.plan.notes:
         client.comment(repo, number, render.not_committed_reply(result.plan, result.head[:7]))
     else:
-        client.comment(repo, number, render.NOTHING_TO_FIX.format(sha=result.head[:7]))
+        client.comment(repo, number, render.nothing_to_fix(result.head[:7]))
 
 
 def _may_change(client: GitHubClient, repo: str, pull: dict | None, user: str) -> bool:

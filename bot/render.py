@@ -2,6 +2,9 @@
 
 A hidden fingerprint per finding (path, rule and the line's text, not its
 number) lets ortfix recognise its own earlier comments without any state.
+Every string from a repository (paths, lines, versions, branch names, config
+errors) goes in through `bot.markdown`; every link is built on `web_url`, the
+GitHub (or Enterprise Server) web address the caller passes in.
 """
 
 from __future__ import annotations
@@ -30,8 +33,12 @@ REVIEW_HEADER = (
     "Each inline comment has a suggestion you can commit in one click; comment `/ortfix` to have them all committed."
 )
 REVIEW_ELSEWHERE = "\n\n**Also in this pull request's packages** (lines this pull request does not add):\n"
-REVIEW_ITEM = "- `{path}` line {line} · `{rule}`: {message}{fix}\n  {marker}"
-REVIEW_ITEM_FIX = "\n  Suggested: `{replacement}`"
+REVIEW_ITEM = "- {path} line {line} · `{rule}`: {message}{fix}\n  {marker}"
+REVIEW_ITEM_FIX = "\n  Suggested: {replacement}"
+MIXED_FOLDED = (
+    "\n\nThis package also loads `onnxruntime-web/webgpu`: fixing the {n} load{s} above also removes the second "
+    "`ort` instance (two bundles mean two wasm downloads and `env` settings that reach only one of them)."
+)
 CHECK_TITLE_CLEAN = "No JSEP loads of onnxruntime-web"
 CHECK_TITLE = "{errors} error(s), {warnings} warning(s): onnxruntime-web's JSEP WebGPU backend"
 CHECK_SUMMARY = (
@@ -58,8 +65,7 @@ def fingerprints_in(text: str) -> set[str]:
 def comment_body(finding: Finding) -> str:
     suggestion = ""
     if finding.replacement is not None:
-        fence = _fence(finding.replacement)
-        suggestion = f"\n{fence}suggestion\n{finding.replacement}\n{fence}\n"
+        suggestion = "\n" + markdown.block(finding.replacement, "suggestion") + "\n"
     return COMMENT.format(
         rule=finding.rule,
         severity=SEVERITY_WORDS.get(finding.severity, finding.severity),
@@ -69,17 +75,23 @@ def comment_body(finding: Finding) -> str:
     )
 
 
-def review_body(elsewhere: list[Finding], review_key: str) -> str:
+def review_body(elsewhere: list[Finding], review_key: str, folded: tuple[int, ...] = ()) -> str:
+    """`folded`: per package, how many JSEP loads also end a mixed-entry (see rules.fold_mixed)."""
     body = REVIEW_HEADER
     if elsewhere:
         body += REVIEW_ELSEWHERE + "\n".join(_item(f) for f in elsewhere)
-    return body + "\n" + REVIEW_MARKER.format(review_key)
+    return body + mixed_sentences(folded) + "\n" + REVIEW_MARKER.format(review_key)
+
+
+def mixed_sentences(folded: tuple[int, ...]) -> str:
+    """Once per package whose second `ort` instance goes away with the loads listed: mixed-entry as a consequence."""
+    return "".join(MIXED_FOLDED.format(n=n, s="" if n == 1 else "s") for n in folded)
 
 
 def _item(finding: Finding) -> str:
-    fix = REVIEW_ITEM_FIX.format(replacement=finding.replacement.strip()) if finding.replacement else ""
+    fix = REVIEW_ITEM_FIX.format(replacement=markdown.code(finding.replacement.strip())) if finding.replacement else ""
     return REVIEW_ITEM.format(
-        path=finding.path,
+        path=markdown.code(finding.path),
         line=finding.line,
         rule=finding.rule,
         message=finding.message,
@@ -88,18 +100,21 @@ def _item(finding: Finding) -> str:
     )
 
 
-def check_output(findings: list[Finding], files: int, config_errors: tuple[str, ...]) -> dict[str, str]:
+def check_output(
+    findings: list[Finding], files: int, config_errors: tuple[str, ...], folded: tuple[int, ...] = ()
+) -> dict[str, str]:
     errors = sum(f.severity == ERROR for f in findings)
     warnings = sum(f.severity == WARNING for f in findings)
     if findings:
-        counts = "\n".join(f"- `{f.path}` line {f.line}: `{f.rule}`" for f in findings[:50])
+        counts = "\n".join(f"- {markdown.code(f.path)} line {f.line}: `{f.rule}`" for f in findings[:50])
         if len(findings) > 50:
             counts += f"\n- … and {len(findings) - 50} more (see the annotations)"
         title, summary = CHECK_TITLE.format(errors=errors, warnings=warnings), CHECK_SUMMARY.format(counts=counts)
+        summary += mixed_sentences(folded)
     else:
         title, summary = CHECK_TITLE_CLEAN, CHECK_SUMMARY_CLEAN.format(files=files)
     if config_errors:
-        summary += CHECK_CONFIG_ERRORS.format(errors="\n".join(f"- {e}" for e in config_errors))
+        summary += CHECK_CONFIG_ERRORS.format(errors="\n".join(f"- {markdown.plain(e)}" for e in config_errors))
     return {"title": title, "summary": summary}
 
 
@@ -116,12 +131,6 @@ def check_annotations(findings: list[Finding]) -> list[dict]:
         }
         for f in findings
     ]
-
-
-def _fence(text: str) -> str:
-    """A backtick fence longer than any run of backticks in `text`."""
-    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
-    return "`" * max(3, longest + 1)
 
 
 # --- fixes: commits, fix pull requests, command replies ------------------------------------------------------
@@ -181,13 +190,13 @@ REFUSED = (
     "Sorry @{user}, only people with write access to the repository, and the author of a pull request from their "
     "own fork, can ask ortfix to change code. `/ortfix check` and `/ortfix help` work for everyone."
 )
-NOTHING_TO_FIX = "ortfix found nothing to fix at {sha}."
+NOTHING_TO_FIX = "ortfix found nothing to fix at {ref}."
 NOT_COMMITTED = "ortfix committed nothing at {sha}.{notes}"
-FIXED = "ortfix committed {commit} to `{branch}`:\n{changes}{left}{notes}"
+FIXED = "ortfix committed [{sha}]({url}) to {branch}:\n{changes}{left}{notes}"
 CANNOT_PUSH = (
     "ortfix cannot push to this branch (it is in a fork that is owned by an organization, or that does not allow "
     "edits from maintainers). Here is the change; the review has one-click suggestions for the lines in this pull "
-    "request.\n\n```diff\n{patch}\n```{notes}"
+    "request.\n\n{patch}{notes}"
 )
 FIX_PULL_OPENED = "ortfix opened #{number} with the fix."
 FIX_PULL_UNCHANGED = "#{number} already has every fix ortfix can make."
@@ -226,9 +235,17 @@ def fix_pull_body(plan: FixPlan, marker: str) -> str:
     return FIX_PR_BODY.format(changes=_changes(plan.fixed), left=left, notes=notes, marker=marker)
 
 
-def fixed_reply(plan: FixPlan, commit_url: str, branch: str) -> str:
+def fixed_reply(plan: FixPlan, web_url: str, repo: str, commit: str, branch: str) -> str:
+    """The reply to `/ortfix` after a push: the commit (linked on `repo`, where it was pushed) and what it changed."""
     left, notes = _left_and_notes(plan)
-    return FIXED.format(commit=commit_url, branch=branch, changes=_changes(plan.fixed), left=left, notes=notes)
+    return FIXED.format(
+        sha=markdown.code(commit[:7]),
+        url=markdown.path_url(web_url, repo, "commit", commit),
+        branch=markdown.code(branch),
+        changes=_changes(plan.fixed),
+        left=left,
+        notes=notes,
+    )
 
 
 def not_committed_reply(plan: FixPlan, sha: str) -> str:
@@ -239,7 +256,12 @@ def not_committed_reply(plan: FixPlan, sha: str) -> str:
 
 def cannot_push_reply(plan: FixPlan, patch: str) -> str:
     _, notes = _left_and_notes(plan)
-    return CANNOT_PUSH.format(patch=patch, notes=notes)
+    return CANNOT_PUSH.format(patch=markdown.block(patch, "diff"), notes=notes)
+
+
+def nothing_to_fix(ref: str) -> str:
+    """The reply to `/ortfix` when the commit or branch `ref` has nothing left to fix."""
+    return NOTHING_TO_FIX.format(ref=markdown.code(ref))
 
 
 def unified_patch(before: dict[str, bytes], after: dict[str, bytes]) -> str:
@@ -267,13 +289,13 @@ WebGPU EP from 1.23.0 on.
 
 | where | rule | now | suggested |
 |---|---|---|---|
-{rows}
+{rows}{mixed}
 
 **onnxruntime-web in use**: {versions}
 
 This issue is updated in place each week and closed when nothing is left. Turn the audit off with `audit: off` in \
 `.github/ortfix.yml`."""
-AUDIT_ROW = "| [{path}:{line}]({url}) | `{rule}` ({severity}) | {now} | {suggested} |"
+AUDIT_ROW = "| [{where}]({url}) | `{rule}` ({severity}) | {now} | {suggested} |"
 AUDIT_CLEAN = (
     "The audit of {sha} found nothing left to change. Closing; ortfix reopens this issue if a finding returns."
 )
@@ -284,23 +306,30 @@ def audit_title(findings: list[Finding]) -> str:
     return AUDIT_TITLE.format(n=len(findings), s="" if len(findings) == 1 else "s")
 
 
-def audit_body(repo: str, sha: str, findings: list[Finding], versions: dict[str, dict[str, str | None]]) -> str:
+def audit_body(
+    repo: str,
+    sha: str,
+    findings: list[Finding],
+    versions: dict[str, dict[str, str | None]],
+    web_url: str,
+    folded: tuple[int, ...] = (),
+) -> str:
     rows = "\n".join(
         AUDIT_ROW.format(
-            path=f.path,
-            line=f.line,
-            url=f"https://github.com/{repo}/blob/{sha}/{f.path}#L{f.line}",
+            where=markdown.plain(f"{f.path}:{f.line}"),
+            url=markdown.path_url(web_url, repo, "blob", sha, f.path) + f"#L{f.line}",
             rule=f.rule,
             severity=f.severity,
-            now=_cell(f.original),
-            suggested=_cell(f.replacement) if f.replacement else "no one-line fix: see the rule",
+            now=markdown.cell(f.original.strip()),
+            suggested=markdown.cell(f.replacement.strip()) if f.replacement else "no one-line fix: see the rule",
         )
         for f in findings
     )
     return AUDIT_BODY.format(
         marker=AUDIT_MARKER,
-        sha_link=f"[`{sha[:7]}`](https://github.com/{repo}/tree/{sha})",
+        sha_link=f"[{markdown.code(sha[:7])}]({markdown.path_url(web_url, repo, 'tree', sha)})",
         rows=rows,
+        mixed=mixed_sentences(folded),
         versions=_versions(versions),
     )
 
@@ -310,17 +339,9 @@ def _versions(versions: dict[str, dict[str, str | None]]) -> str:
         return AUDIT_NO_VERSIONS
     parts = []
     for directory, found in sorted(versions.items()):
-        installed = f", lockfile {found['installed']}" if found.get("installed") else ""
-        parts.append(f"`{directory}`: `{found['range']}`{installed}")
+        installed = f", lockfile {markdown.code(found['installed'])}" if found.get("installed") else ""
+        parts.append(f"{markdown.code(directory)}: {markdown.code(found['range'])}{installed}")
     return "; ".join(parts)
-
-
-def _cell(line: str) -> str:
-    """A source line in a table cell: code, with the pipes that would end the cell escaped."""
-    text = line.strip().replace("|", "\\|")
-    if len(text) > 120:
-        text = text[:117] + "…"
-    return f"`{text}`"
 
 
 def audit_summary(findings: list[Finding], versions: dict[str, dict[str, str | None]]) -> dict:
@@ -359,22 +380,23 @@ pull request.**
 {rows}
 
 Updated in place after each weekly audit."""
-ORG_ROW = "- [{tick}] **{repo}**: {findings} finding(s) ({rules}); onnxruntime-web {versions}; {issue} <!-- ortfix:repo={repo} -->"
+ORG_ROW = "- [{tick}] **{name}**: {findings} finding(s) ({rules}); onnxruntime-web {versions}; {issue} <!-- ortfix:repo={repo} -->"
 _ORG_ROW = re.compile(r"^- \[([ xX])\] .*<!-- ortfix:repo=([^ ]+) -->$", re.MULTILINE)
 
 
-def org_body(org: str, rows: dict[str, dict]) -> tuple[str, str]:
+def org_body(org: str, rows: dict[str, dict], web_url: str) -> tuple[str, str]:
     """Title and body of the org issue; `rows`: repository → its audit state (findings, summary, issue)."""
     lines = []
     for repo, state in sorted(rows.items()):
         summary = state.get("summary") or {}
         rules = ", ".join(f"{rule} ×{n}" for rule, n in sorted(summary.get("by_rule", {}).items()))
-        issue = (
-            f"[audit issue](https://github.com/{repo}/issues/{state['issue']})" if state.get("issue") else "no issue"
-        )
+        issue = "no issue"
+        if state.get("issue"):
+            issue = f"[audit issue]({markdown.path_url(web_url, repo, 'issues', str(state['issue']))})"
         lines.append(
             ORG_ROW.format(
                 tick=" ",
+                name=markdown.plain(repo),
                 repo=repo,
                 findings=state.get("findings", 0),
                 rules=rules,
@@ -383,7 +405,7 @@ def org_body(org: str, rows: dict[str, dict]) -> tuple[str, str]:
             )
         )
     title = ORG_TITLE.format(org=org, n=len(rows), ies="y" if len(rows) == 1 else "ies")
-    return title, ORG_BODY.format(marker=ORG_MARKER, org=org, rows="\n".join(lines))
+    return title, ORG_BODY.format(marker=ORG_MARKER, org=markdown.plain(org), rows="\n".join(lines))
 
 
 def ticked(body: str) -> set[str]:

@@ -10,6 +10,7 @@ import yaml
 PATH = ".github/ortfix.yml"
 MAX_BYTES = 64 * 1024
 CHECK_MODES = ("failure", "neutral", "off")
+STALE_MODES = ("resolve", "delete")
 SCHEMA = {
     "type": "object",
     "additionalProperties": False,
@@ -21,6 +22,7 @@ SCHEMA = {
         "ignore": {"type": "array", "items": {"type": "string"}},
         "min_version": {"type": "string", "pattern": r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$"},
         "dry_run": {"type": "boolean"},
+        "stale_comments": {"enum": list(STALE_MODES)},
     },
 }
 
@@ -34,6 +36,7 @@ class RepoConfig:
     ignore: tuple[str, ...] = ()
     min_version: str | None = None  # the onnxruntime-web version ranges are raised to (default: the latest)
     dry_run: bool = False  # log what would be posted, post nothing
+    stale_comments: str = "resolve"  # a comment whose finding is gone: its thread resolved, or (delete) removed
     errors: tuple[str, ...] = field(default=(), compare=False)  # what was wrong with the file; defaults used
 
 
@@ -63,6 +66,7 @@ def parse(text: str | None) -> RepoConfig:
         ignore=tuple(document.get("ignore", ())),
         min_version=document.get("min_version"),
         dry_run=document.get("dry_run", False),
+        stale_comments=document.get("stale_comments", "resolve"),
     )
 
 

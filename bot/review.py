@@ -21,11 +21,12 @@ from bot.backends import PACKAGE
 from bot.detector import ERROR, INFO, Finding, Scanner
 from bot.detector.companions import JSEP_MARK
 from bot.detector.lockfiles import LOCKFILE_NAMES
+from bot.detector.rules import fold_mixed
 from bot.detector.scanner import ancestors
 from bot.diffs import added_lines
-from bot.github_client import GitHubClient, GitHubError, PullFile
+from bot.github_client import GitHubClient, GitHubError, Listing, PullFile
 from bot.repo_config import RepoConfig
-from bot.repo_scan import scanner_for
+from bot.repo_scan import package_folder, package_sources, scanner_for
 from bot.store import Store
 
 log = logging.getLogger("ortfix.review")
@@ -61,6 +62,7 @@ class Outcome:
     inline: int = 0
     in_body: int = 0
     deleted: int = 0
+    resolved: int = 0
     conclusion: str | None = None
     skipped: str | None = None
 
@@ -98,17 +100,25 @@ def _review(client: GitHubClient, store: Store, pr: PullRequest) -> Outcome:
     if not candidates:
         conclusion = check.finish([], len(files))
         return Outcome(conclusion=conclusion, skipped="no candidate files")
-    for path, data in _contents(client, pr, candidates):
+    listing = client.listing(pr.repo, pr.head_sha)
+    assert listing is not None  # an unconditional request
+    shown = _contents(client, pr.repo, listing, candidates)
+    for path, data in shown.items():
         scanner.add(path, data)
+    # the package is judged whole: its 'webgpu' request or JSEP loads may sit in files the PR leaves alone
+    folders = {package_folder(listing, f.path) for f in candidates if scanner.wants(f.path) == "source"}
+    for folder in sorted(folders):
+        for path, data in package_sources(client, store, pr.repo, listing, folder, scanner, shown).items():
+            scanner.add(path, data)
     report = scanner.finish()
-    findings = [f for f in report.findings if f.severity != INFO]
+    findings, folded = fold_mixed([f for f in report.findings if f.severity != INFO], set(shown))
     added = {f.path: added_lines(f.patch) for f in candidates}
     inline = [f for f in findings if f.line in added.get(f.path, ())]
     elsewhere = [f for f in findings if f not in inline]
     outcome = Outcome()
     if config.review:
-        outcome = _post_review(client, pr, config, inline, elsewhere)
-    conclusion = check.finish(findings, len(files))
+        outcome = _post_review(client, pr, config, inline, elsewhere, folded)
+    conclusion = check.finish(findings, len(files), folded)
     return dataclasses.replace(outcome, conclusion=conclusion)
 
 
@@ -122,24 +132,27 @@ def _is_candidate(scanner: Scanner, file: PullFile) -> bool:
     return kind == "source" and (file.patch is None or any(word in file.patch for word in _PATCH_MENTIONS))
 
 
-def _contents(client: GitHubClient, pr: PullRequest, candidates: list[PullFile]):
+def _contents(client: GitHubClient, repo: str, listing: Listing, candidates: list[PullFile]) -> dict[str, bytes]:
     """The candidates' bytes, and the package.json files and lockfiles that decide their versions."""
     wanted = {f.path: f.sha for f in candidates}
-    tree = {entry.path: entry.sha for entry in client.tree(pr.repo, pr.head_sha)}
+    tree = {entry.path: entry.sha for entry in listing.blobs}
     for file in candidates:
         for directory in ancestors(posixpath.dirname(file.path)):
             for name in ("package.json", *LOCKFILE_NAMES):
                 path = posixpath.join(directory, name)
                 if path in tree:
                     wanted.setdefault(path, tree[path])
-    contents = client.blob_texts(pr.repo, sorted({sha for sha in wanted.values() if sha}))
-    for path, sha in sorted(wanted.items()):
-        if sha:
-            yield path, contents[sha]
+    contents = client.blob_texts(repo, sorted({sha for sha in wanted.values() if sha}))
+    return {path: contents[sha] for path, sha in sorted(wanted.items()) if sha}
 
 
 def _post_review(
-    client: GitHubClient, pr: PullRequest, config: RepoConfig, inline: list[Finding], elsewhere: list[Finding]
+    client: GitHubClient,
+    pr: PullRequest,
+    config: RepoConfig,
+    inline: list[Finding],
+    elsewhere: list[Finding],
+    folded: tuple[int, ...],
 ) -> Outcome:
     comments = client.review_comments(pr.repo, pr.number)
     ours = [c for c in comments if render.fingerprints_in(c.body)]
@@ -155,19 +168,33 @@ def _post_review(
     if config.dry_run:
         log.info("review.dry-run", extra={"inline": len(new_inline), "body": len(new_body), "stale": len(stale)})
         return Outcome(inline=len(new_inline), in_body=len(new_body), deleted=len(stale))
-    for comment in stale:
-        client.delete_review_comment(pr.repo, comment.id)
+    deleted = resolved = 0
+    if config.stale_comments == "delete":
+        for comment in stale:
+            client.delete_review_comment(pr.repo, comment.id)
+        deleted = len(stale)
+    elif stale:
+        resolved = _resolve(client, pr, {c.id for c in stale})
     if new_inline or new_body:
-        _create_review(client, pr, new_inline, new_body)
-    return Outcome(inline=len(new_inline), in_body=len(new_body), deleted=len(stale))
+        _create_review(client, pr, new_inline, new_body, folded)
+    return Outcome(inline=len(new_inline), in_body=len(new_body), deleted=deleted, resolved=resolved)
 
 
-def _create_review(client: GitHubClient, pr: PullRequest, inline: list[Finding], body_findings: list[Finding]) -> None:
+def _resolve(client: GitHubClient, pr: PullRequest, stale: set[int]) -> int:
+    """Resolve the open threads that `stale` comments opened and nobody answered: the conversation stays readable."""
+    threads = client.review_threads(pr.repo, pr.number) or []  # without GraphQL they simply stay open
+    due = [t for t in threads if t.first_comment in stale and not t.resolved and t.comments == 1]
+    return sum(client.resolve_review_thread(thread.id) for thread in due)
+
+
+def _create_review(
+    client: GitHubClient, pr: PullRequest, inline: list[Finding], body_findings: list[Finding], folded: tuple[int, ...]
+) -> None:
     """One review, one call. A POST is not retried blindly: after a 5xx, look whether it landed first."""
     key = hashlib.sha256(
         (pr.head_sha + "".join(sorted(render.fingerprint(f) for f in (*inline, *body_findings)))).encode()
     ).hexdigest()[:16]
-    body = render.review_body(body_findings, key)
+    body = render.review_body(body_findings, key, folded)
     comments = [{"path": f.path, "line": f.line, "side": "RIGHT", "body": render.comment_body(f)} for f in inline]
     try:
         client.create_review(pr.repo, pr.number, pr.head_sha, body, comments)
@@ -200,14 +227,14 @@ class _CheckRun:
             self.id = self.client.create_check_run(self.pr.repo, self.pr.head_sha, render.CHECK_NAME)
             self.store.put(self.key, str(self.id))
 
-    def finish(self, findings: list[Finding], files: int) -> str | None:
+    def finish(self, findings: list[Finding], files: int, folded: tuple[int, ...] = ()) -> str | None:
         if not self.enabled or self.id is None:
             return None
         if any(f.severity == ERROR for f in findings):
             conclusion = "failure" if self.config.check == "failure" else "neutral"
         else:
             conclusion = "neutral" if findings else "success"
-        output = render.check_output(findings, files, self.config.errors)
+        output = render.check_output(findings, files, self.config.errors, folded)
         notes = render.check_annotations(findings)
         batches = [notes[i : i + ANNOTATIONS_PER_CALL] for i in range(0, len(notes), ANNOTATIONS_PER_CALL)] or [[]]
         for batch in batches[:-1]:

@@ -251,6 +251,8 @@ _HELP = {
     "ortfix_job_seconds_total": "Seconds spent in jobs, by job (divide by ortfix_jobs_total for the mean)",
     "ortfix_github_api_calls_total": "GitHub API calls, by installation",
     "ortfix_github_rate_limit_remaining": "GitHub API rate limit left at the last call, by installation",
+    "ortfix_github_graphql_points_total": "GitHub GraphQL points spent (its own budget), by installation",
+    "ortfix_github_graphql_remaining": "GitHub GraphQL points left at the last query, by installation",
 }
 
 

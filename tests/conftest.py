@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -104,23 +105,31 @@ def github(openapi_spec):
         yield FakeGitHub(mock, openapi_spec)
 
 
-@pytest.fixture
-def github_http(openapi_spec):
-    """The fake GitHub as a real HTTP server on 127.0.0.1 (`.url`), for the processes a test starts."""
+@contextlib.contextmanager
+def served(fake):
+    """`fake` (a FakeGitHub) as a real HTTP server on 127.0.0.1, its address in `fake.url`."""
     import logging
     import threading
 
     from werkzeug.serving import make_server
 
-    from tests.fake_github import FakeGitHub
-
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    fake = FakeGitHub(None, openapi_spec)
     server = make_server("127.0.0.1", 0, fake.wsgi, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     fake.url = f"http://127.0.0.1:{server.server_port}"
-    yield fake
-    server.shutdown()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+
+
+@pytest.fixture
+def github_http(openapi_spec):
+    """The fake GitHub as a real HTTP server on 127.0.0.1 (`.url`), for the processes a test starts."""
+    from tests.fake_github import FakeGitHub
+
+    with served(FakeGitHub(None, openapi_spec)) as fake:
+        yield fake
 
 
 @pytest.fixture

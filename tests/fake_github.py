@@ -1,4 +1,4 @@
-"""A stateful fake of GitHub's REST API (and the one GraphQL query ortfix sends), for the whole suite.
+"""A stateful fake of GitHub's REST API (and the GraphQL ortfix sends), for the whole suite.
 
 Repositories hold commits, branches, pull requests, issues and their
 comments. Every REST request ortfix sends is checked against GitHub's
@@ -6,7 +6,9 @@ OpenAPI description (`../shared/github/api.github.com.pr-bot.json`): a
 request the real API would reject fails the test. Pull requests carry
 patches made from real diffs, a review comment off the diff gets GitHub's
 422, and a non-forced ref update that is not a fast-forward gets its 422 too.
-Faults (5xx, rate limits) can be injected per route.
+Faults (5xx, rate limits) can be injected per route. Built with an
+Enterprise Server's `rest_root` (https://HOST/api/v3), it answers REST only
+under /api/v3 and GraphQL only at /api/graphql, as Enterprise Server does.
 """
 
 from __future__ import annotations
@@ -34,11 +36,11 @@ from unidiff import PatchSet
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "github"
 API = "https://api.github.com"
-_URL = re.compile(r"https://api\.github\.com(:443)?/.*")
 _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/matching-refs|compare)/)(.+)$")
 _GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')
 APP_LOGIN = "ortfix[bot]"
 DROPPED = -1  # a fault that answers nothing
+GRAPHQL_ERRORS = -2  # a fault that answers 200 with GraphQL `errors` (a secondary limit on points)
 
 
 def _complete(schema: dict, example, data):
@@ -117,6 +119,10 @@ def load_spec() -> OpenAPI:
     return OpenAPI.from_file_path(str(SHARED / "api.github.com.pr-bot.json"), config=Config(spec_validator_cls=None))
 
 
+def _sha1(value: object) -> str:
+    return hashlib.sha1(json.dumps(value).encode()).hexdigest()
+
+
 def blob_sha(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
@@ -164,6 +170,7 @@ class PullRequest:
     merged: bool = False
     labels: list[str] = field(default_factory=list)
     comments: list[dict] = field(default_factory=list)  # review comments
+    resolved: set[int] = field(default_factory=set)  # ids of the comments whose review thread is resolved
     reviews: list[dict] = field(default_factory=list)
 
     @property
@@ -237,8 +244,13 @@ class Repo:
 class FakeGitHub:
     """On `responses` in the test process, or (`wsgi`) as a real HTTP server on 127.0.0.1 for processes and benches."""
 
-    def __init__(self, mock: responses.RequestsMock | None, spec: OpenAPI) -> None:
+    def __init__(self, mock: responses.RequestsMock | None, spec: OpenAPI, rest_root: str = API) -> None:
+        """`rest_root`: github.com's API, or an Enterprise Server's https://HOST/api/v3 (GraphQL at /api/graphql)."""
         self.spec = spec
+        root = urlsplit(rest_root)
+        self.origin = f"{root.scheme}://{root.netloc}"
+        self.prefix = root.path.rstrip("/")  # "" on github.com, "/api/v3" on an Enterprise Server
+        self.graphql_path = self.prefix.removesuffix("/v3") + "/graphql"
         self.repos: dict[str, Repo] = {}
         self.commits: dict[str, Commit] = {}
         self.pulls: dict[tuple[str, int], PullRequest] = {}
@@ -302,20 +314,20 @@ class FakeGitHub:
         self._lock = threading.RLock()
         for method in ("GET", "POST", "PATCH", "PUT", "DELETE"):
             if mock is not None:
-                mock.add_callback(method, _URL, callback=self._dispatch)
-        self.public_url = API  # where Link headers point: GitHub's API, or this server when served over HTTP
+                mock.add_callback(method, re.compile(re.escape(self.origin) + r"(:443)?/.*"), callback=self._dispatch)
+        self.public_url = rest_root  # where Link headers point: GitHub's API, or this server when served over HTTP
 
     def wsgi(self, environ: dict, start_response: Callable):
-        """The same API over HTTP: GitHub's paths at the root of this server."""
+        """The same API over HTTP: GitHub's paths at the root of this server (under /api/v3 as an Enterprise Server)."""
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else None
         query = environ.get("QUERY_STRING", "")
-        url = f"{API}{quote(environ.get('PATH_INFO', ''), safe='/:@')}" + (f"?{query}" if query else "")
+        url = f"{self.origin}{quote(environ.get('PATH_INFO', ''), safe='/:@')}" + (f"?{query}" if query else "")
         headers = {k[5:].replace("_", "-").title(): v for k, v in environ.items() if k.startswith("HTTP_")}
         if environ.get("CONTENT_TYPE"):
             headers["Content-Type"] = environ["CONTENT_TYPE"]
         request = requests.Request(environ["REQUEST_METHOD"], url, data=body, headers=headers).prepare()
-        self.public_url = f"http://{environ['HTTP_HOST']}"
+        self.public_url = f"http://{environ['HTTP_HOST']}{self.prefix}"
         status, response_headers, text = self._dispatch(request)
         reason = {
             200: "OK",
@@ -391,10 +403,11 @@ class FakeGitHub:
 
     def _dispatch_locked(self, request: requests.PreparedRequest):
         parts = urlsplit(request.url)
-        path = unquote(parts.path)
+        raw_path = self._api_path(parts.path)
+        path = unquote(raw_path)
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         if path != "/graphql":
-            self._validate(request, parts.path, parts.query)
+            self._validate(request, raw_path, parts.query)
         self.calls.append((request.method, path))
         for delay in list(self.delays):
             if delay[0] == request.method and delay[1].search(path):
@@ -406,6 +419,8 @@ class FakeGitHub:
                 self.faults.remove(fault)
                 if status == DROPPED:
                     raise requests.ConnectionError("connection reset by the fake GitHub")
+                if status == GRAPHQL_ERRORS:
+                    return self._json(200, {"errors": [{"type": "RATE_LIMITED", "message": "secondary rate limit"}]})
                 return status, headers, json.dumps({"message": f"fault {status}"})
         body = json.loads(request.body) if request.body else None
         self._if_none_match = request.headers.get("If-None-Match")
@@ -415,21 +430,31 @@ class FakeGitHub:
             if method == request.method and match:
                 status, headers, text = handler(*match.groups(), query=query, body=body)
                 if path != "/graphql" and 200 <= status < 300 and text:
-                    text = self._documented(request, parts, status, headers, text)
+                    text = self._documented(request, raw_path, parts.query, status, headers, text)
                 return status, headers, text
         raise AssertionError(f"the fake GitHub has no route for {request.method} {path}")
 
-    def _documented(self, request: requests.PreparedRequest, parts, status: int, headers: dict, text: str) -> str:
+    def _api_path(self, raw_path: str) -> str:
+        """The path as github.com's API spells it: GraphQL at /graphql, REST without an Enterprise Server's prefix."""
+        if raw_path == self.graphql_path:
+            return "/graphql"
+        assert raw_path.startswith(self.prefix + "/"), f"{raw_path} is not under the API's root {self.prefix}/"
+        rest = raw_path.removeprefix(self.prefix)
+        assert rest != "/graphql", f"GraphQL is at {self.graphql_path}, not {raw_path}"
+        return rest
+
+    def _documented(
+        self, request: requests.PreparedRequest, raw_path: str, query: str, status: int, headers: dict, text: str
+    ) -> str:
         """The answer in GitHub's documented shape: the spec's own example under what the fake decided.
 
         Then checked against the operation's response schema, so ortfix never relies on a field GitHub
         does not send.
         """
-        raw_path = parts.path
         slashed = _SLASHED.match(raw_path)
         if slashed:
             raw_path = slashed[1] + quote(unquote(slashed[2]), safe="")
-        url = f"{API}{raw_path}" + (f"?{parts.query}" if parts.query else "")
+        url = f"{API}{raw_path}" + (f"?{query}" if query else "")
         checked = requests.Request(request.method, url, data=request.body, headers=dict(request.headers)).prepare()
         schema, example = self._example(checked, status)
         data = _complete(schema, example, json.loads(text)) if example is not None else json.loads(text)
@@ -485,20 +510,49 @@ class FakeGitHub:
         return self._json(201, {"token": f"ghs_test{installation}", "expires_at": "2099-01-01T00:00:00Z"})
 
     def _graphql(self, query: dict, body: dict | None):
-        """`repository { bN: object(oid: "…") { … on Blob { text isBinary isTruncated } } }`, ortfix's one query."""
+        """ortfix's GraphQL: blob batches, a pull request's `reviewThreads`, `resolveReviewThread`.
+
+        Each query's `rateLimit` costs one point (a GRAPHQL_ERRORS fault answers with `errors` instead).
+        """
         assert body is not None and set(body) == {"query", "variables"}
-        assert set(body["variables"]) == {"owner", "name"}
         self.graphql_queries += 1
+        text, variables = body["query"], body["variables"]
+        if text.startswith("mutation"):
+            assert "resolveReviewThread" in text and set(variables) == {"thread"}
+            comment_id = int(variables["thread"].removeprefix("PRRT_"))
+            pull = next(p for p in self.pulls.values() if any(c["id"] == comment_id for c in p.comments))
+            pull.resolved.add(comment_id)
+            return self._json(200, {"data": {"resolveReviewThread": {"thread": {"id": variables["thread"]}}}})
+        data: dict = {"rateLimit": {"cost": 1, "remaining": 4999 - self.graphql_queries}} if "rateLimit" in text else {}
+        if "reviewThreads" in text:
+            pull = self.pulls[(f"{variables['owner']}/{variables['name']}", variables["number"])]
+            nodes = [
+                {
+                    "id": f"PRRT_{c['id']}",
+                    "isResolved": c["id"] in pull.resolved,
+                    "comments": {
+                        "totalCount": 1 + sum(r.get("in_reply_to_id") == c["id"] for r in pull.comments),
+                        "nodes": [{"databaseId": c["id"]}],
+                    },
+                }
+                for c in pull.comments
+                if not c.get("in_reply_to_id")
+            ]
+            threads = {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": nodes}
+            data["repository"] = {"pullRequest": {"reviewThreads": threads}}
+            return self._json(200, {"data": data})
+        assert set(variables) == {"owner", "name"}
         objects = {}
-        for alias, sha in _GRAPHQL_BLOB.findall(body["query"]):
-            data = self.blobs.get(sha)
-            binary = data is not None and b"\0" in data
+        for alias, sha in _GRAPHQL_BLOB.findall(text):
+            blob = self.blobs.get(sha)
+            binary = blob is not None and b"\0" in blob
             objects[alias] = (
                 None
-                if data is None
-                else {"text": None if binary else data.decode(), "isBinary": binary, "isTruncated": False}
+                if blob is None
+                else {"text": None if binary else blob.decode(), "isBinary": binary, "isTruncated": False}
             )
-        return self._json(200, {"data": {"repository": objects}})
+        data["repository"] = objects
+        return self._json(200, {"data": data})
 
     def _contents(self, repo: str, path: str, query: dict, body: dict | None):
         text = self.contents.get((repo, path))
@@ -528,7 +582,7 @@ class FakeGitHub:
         if page * per_page < len(items):
             rest = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("page", "per_page"))
             headers["Link"] = (
-                f'<{API}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
+                f'<{self.public_url}{path}?per_page={per_page}&page={page + 1}{"&" + rest if rest else ""}>; rel="next"'
             )
         return self._json(200, chunk, headers)
 
@@ -766,16 +820,29 @@ class FakeGitHub:
 
     # --- handlers: git data -------------------------------------------------------------------------------
 
-    def _tree(self, repo: str, sha: str, query: dict, body: dict | None):
+    def _tree(self, repo: str, ref: str, query: dict, body: dict | None):
+        """A commit's (or a branch's) recursive tree: blobs, and folders whose SHA follows their content."""
+        sha = ref if ref in self.commits else self.repo(repo).refs.get(ref, "")
         commit = self.commits.get(sha)
         if commit is None:
             return self._not_found()
+        etag = f'"tree-{sha}"'
+        if self._if_none_match == etag:
+            self.not_modified += 1
+            return 304, {"ETag": etag}, ""  # costs no rate limit on GitHub
+        folders = sorted({path.rsplit("/", 1)[0] for path in commit.files if "/" in path})
+        folders = sorted({"/".join(f.split("/")[: i + 1]) for f in folders for i in range(f.count("/") + 1)})
         tree = [
             {"path": path, "mode": "100644", "type": "blob", "sha": blob_sha(text.encode()), "size": len(text.encode())}
             for path, text in sorted(commit.files.items())
         ]
+        for folder in folders:
+            inside = sorted((p, blob_sha(t.encode())) for p, t in commit.files.items() if p.startswith(folder + "/"))
+            tree.append({"path": folder, "mode": "040000", "type": "tree", "sha": _sha1(inside)})
         return self._json(
-            200, {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False}
+            200,
+            {"sha": sha, "url": f"{API}/repos/{repo}/git/trees/{sha}", "tree": tree, "truncated": False},
+            {"ETag": etag},
         )
 
     def _blob(self, repo: str, sha: str, query: dict, body: dict | None):

@@ -19,10 +19,11 @@ MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
 MODEL = "import * as ort from 'onnxruntime-web';\nexport const s = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
 FIXED = MODEL.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
 GOOD_MANIFEST = MANIFEST.replace("^1.22.0", "^1.30.0")
+WEB = "https://github.com"
 
 
 def audit(service, repo: str = REPO) -> AuditOutcome:
-    return audit_repository(service.app.installation(42), service.store, RepoInfo(repo, "main"))
+    return audit_repository(service.app.installation(42), service.store, RepoInfo(repo, "main"), WEB)
 
 
 def issues(github, repo: str = REPO) -> list[dict]:
@@ -47,6 +48,28 @@ def test_an_issue_with_a_table_of_findings(service, github) -> None:
     assert "`.`: `^1.22.0`" in body
 
 
+def test_on_an_enterprise_server_the_issue_links_to_its_web_address(tmp_path, private_key, openapi_spec) -> None:
+    """REST under https://HOST/api/v3, GraphQL at /api/graphql: the issue's links go to https://HOST, none to github.com."""
+    import responses
+
+    from bot.settings import load
+    from tests.conftest import SECRET
+    from tests.fake_github import FakeGitHub
+
+    environ = {"APP_ID": "1", "PRIVATE_KEY": private_key, "WEBHOOK_SECRET": SECRET, "ORTFIX_GITHUB_DELAY": "0"}
+    settings = load(
+        {**environ, "GITHUB_API_URL": "https://ghe.example/api/v3", "ORTFIX_DB": str(tmp_path / "db")}, None
+    )
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        github = FakeGitHub(mock, openapi_spec, settings.api_url)
+        sha = github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+        service = build(settings)
+        audit_repository(service.app.installation(42), service.store, RepoInfo(REPO, "main"), settings.github_web_url)
+    (issue,) = issues(github)
+    assert f"[src/model.js:1](https://ghe.example/{REPO}/blob/{sha}/src/model.js#L1)" in issue["body"]
+    assert "github.com" not in issue["body"] and github.graphql_queries  # served at /api/graphql
+
+
 def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
     """Second run, nothing changed: one conditional request answered 304, no issue write."""
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
@@ -54,7 +77,7 @@ def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
     before = len(github.calls)
     outcome = audit(service)
     assert outcome.action == "unchanged" and len(issues(github)) == 1
-    assert github.calls[before:] == [("GET", f"/repos/{REPO}/git/ref/heads/main")] and github.not_modified == 1
+    assert github.calls[before:] == [("GET", f"/repos/{REPO}/git/trees/main")] and github.not_modified == 1
 
 
 def test_updated_in_place_closed_and_reopened(service, github) -> None:
@@ -86,18 +109,21 @@ def test_the_issue_is_found_by_its_marker_when_the_store_forgot_it(service, gith
 
 
 def test_a_repository_without_onnxruntime_web_is_cheap(service, github) -> None:
-    """Head, tree and one batch for its package.json files: no source file, no config, no issue lookup."""
-    files = {"package.json": '{"dependencies": {"react": "^18"}}', "web/package.json": "{}"}
+    """The tree by branch name and one batch for its package.json and HTML files: two calls the first time,
+    one (answered 304, free) the second."""
+    files = {
+        "package.json": '{"dependencies": {"react": "^18"}}',
+        "web/package.json": "{}",
+        "web/index.html": "<p>hi</p>\n",
+    }
     files.update({f"src/f{i}.js": f"export const v = {i};\n" for i in range(200)})
     github.set_branch(REPO, "main", files)
     outcome = audit(service)
     assert outcome.action == "clean" and issues(github) == []
     reads = [p for m, p in github.calls if "access_tokens" not in p]
-    assert reads == [
-        f"/repos/{REPO}/git/ref/heads/main",
-        f"/repos/{REPO}/git/trees/{github.repo(REPO).refs['main']}",
-        "/graphql",  # both package.json files, in one query
-    ]
+    assert reads == [f"/repos/{REPO}/git/trees/main", "/graphql"]  # package.json files and HTML in one query
+    audit(service)
+    assert len(github.calls) == len(reads) + 2 and github.not_modified == 1
 
 
 def test_a_repository_without_package_json_reads_only_its_html(service, github) -> None:
@@ -133,8 +159,8 @@ def test_audit_off_archived_and_forks_write_nothing(service, github) -> None:
     )
     assert audit(service).action == "off"
     client = service.app.installation(42)
-    assert audit_repository(client, service.store, RepoInfo(REPO, "main", archived=True)).action == "skipped"
-    assert audit_repository(client, service.store, RepoInfo(REPO, "main", fork=True)).action == "skipped"
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", archived=True), WEB).action == "skipped"
+    assert audit_repository(client, service.store, RepoInfo(REPO, "main", fork=True), WEB).action == "skipped"
     assert issues(github) == [] and writes(github) == []
 
 
@@ -285,11 +311,11 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     audit(service, "octo-org/clean")
     client = service.app.installation(42)
     names = [REPO, "octo-org/clean", "octo-org/.github"]
-    number = write_org_issue(client, service.store, "octo-org", names)
-    assert write_org_issue(client, service.store, "octo-org", names) == number  # updated in place
+    number = write_org_issue(client, service.store, "octo-org", names, WEB)
+    assert write_org_issue(client, service.store, "octo-org", names, WEB) == number  # updated in place
     org_issue = github.repo("octo-org/.github").issues[number]
     assert f"- [ ] **{REPO}**: 2 finding(s)" in org_issue["body"] and "octo-org/clean" not in org_issue["body"]
-    assert write_org_issue(client, service.store, "elsewhere", ["elsewhere/app"]) is None  # no .github repository
+    assert write_org_issue(client, service.store, "elsewhere", ["elsewhere/app"], WEB) is None  # no .github repository
 
     # GitHub's examples have no issues.edited; its issue_comment.edited carries the same issue, repository and
     # changes shapes, so that payload is edited into one (without the comment)
@@ -308,6 +334,16 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     assert [p.head_ref for p in github.pulls.values()] == ["ortfix/webgpu"]
     untick = {**payload, "changes": {"body": {"from": payload["issue"]["body"]}}}
     assert routing.route(events.parse("issues", "u", json.dumps(untick).encode())) is None
+
+
+def test_mixed_entry_is_a_sentence_in_the_issue_not_a_row(service, github) -> None:
+    """The `/webgpu` file needs no change: no row for it, one sentence after the table; the org view counts no mixed-entry."""
+    github.set_branch(REPO, "main", {"package.json": GOOD_MANIFEST, "src/model.js": MODEL, "src/gpu.js": FIXED})
+    outcome = audit(service)
+    (issue,) = issues(github)
+    assert "src/gpu.js" not in issue["body"] and "`mixed-entry`" not in issue["body"]
+    assert issue["body"].count("fixing the 1 load above also removes the second `ort` instance") == 1
+    assert outcome.summary["by_rule"] == {"jsep-import": 1}
 
 
 def test_a_page_reaches_its_import_map_through_files_read_before(service, github) -> None:

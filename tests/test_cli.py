@@ -74,6 +74,14 @@ def test_sarif_output_validates_against_the_sarif_schema(
     ]
 
 
+def test_sarif_names_no_made_up_home_page(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """ortfix has no public home yet: the SARIF driver and its rules carry no informationUri or helpUri."""
+    _, out, _ = run(capsys, "scan", str(project), "--format", "sarif")
+    driver = json.loads(out)["runs"][0]["tool"]["driver"]
+    assert "informationUri" not in driver and driver["rules"]
+    assert all("helpUri" not in rule and rule["shortDescription"]["text"] for rule in driver["rules"])
+
+
 def test_sarif_with_no_findings_is_still_valid(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], sarif_schema: dict
 ) -> None:

@@ -74,9 +74,11 @@ def test_images_and_the_webhook_path() -> None:
 
 
 def test_the_dockerfile_is_slim_non_root_and_has_npm() -> None:
+    """Slim, non-root, with node, ortfix's pinned package managers and the sandbox user; never corepack."""
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert dockerfile.startswith("# ") and "FROM python:3.11-slim" in dockerfile
     assert "nodejs npm" in dockerfile and "ortfix install-tools" in dockerfile and "corepack" not in dockerfile
+    assert "useradd --system --no-create-home --shell /usr/sbin/nologin ortfix-sandbox" in dockerfile
     assert re.search(r"^USER ortfix$", dockerfile, re.MULTILINE)
     assert 'CMD ["ortfix", "serve"]' in dockerfile and "EXPOSE 3000" in dockerfile
 

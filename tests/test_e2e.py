@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -22,7 +23,7 @@ import requests
 
 from bot import events
 from bot.detector import scan_files
-from tests.conftest import SECRET, example, free_port, pull_request_payload
+from tests.conftest import SECRET, example, free_port, pull_request_payload, served
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
 
@@ -183,17 +184,12 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     github.add_pull(pull)
     assert ortfix.send("pull_request", opened(pull, "synchronize"), "d-2") == 202
     wait_for(lambda: any(r.get("conclusion") == "success" for r in checks_for(github, pull.head_sha)))
-    assert len(pull.reviews) == 1 and pull.comments == []  # the answered-by-fix comment is gone, nothing new
+    (comment,) = pull.comments  # the answered-by-fix comment stays, its thread resolved; nothing new
+    assert len(pull.reviews) == 1 and pull.resolved == {comment["id"]}
 
     add_pull(github, 8, {"src/a.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
-    comment = example("issue_comment/created.on-pull-request.pytorch-test-infra.json")
-    comment["repository"].update({"full_name": REPO, "default_branch": "main"})
-    comment["issue"].update({"number": 8})
-    comment["issue"]["user"]["login"] = "author"
-    comment["comment"].update({"body": "/ortfix", "id": 5})
-    comment["comment"]["user"]["login"] = "author"
-    comment["installation"] = {"id": 42}
-    assert ortfix.send("issue_comment", comment, "d-3") == 202
+    github.repo(REPO).permissions["author"] = "write"  # a branch of this repository: its author can push to it
+    assert ortfix.send("issue_comment", ortfix_comment(8, "author", "author", 5), "d-3") == 202
     wait_for(lambda: github.count("PATCH", "/git/refs/heads/feature-8"), message="no commit")
     files = github.branch_files(REPO, "feature-8")
     report = scan_files([(p, t.encode()) for p, t in files.items()])
@@ -219,6 +215,47 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     )
     assert list(github.repo(REPO).issues) == [number]
     assert "in 2 places" in github.repo(REPO).issues[number]["title"]
+
+
+def test_on_an_enterprise_server_every_link_goes_to_its_web_address(tmp_path, private_key, openapi_spec) -> None:
+    """GITHUB_API_URL=http://HOST/api/v3 (GraphQL at /api/graphql): the review, check run, /ortfix reply, audit
+    issue and org issue link only to http://HOST, never to github.com."""
+    from bot.jobs import build
+    from bot.settings import load
+
+    with served(FakeGitHub(None, openapi_spec, "https://ghe.test/api/v3")) as github:
+        env = service_env(private_key, github, GITHUB_API_URL=f"{github.url}/api/v3", ORTFIX_DB=str(tmp_path / "db"))
+        service = Ortfix(tmp_path, env)
+        service.start_web()
+        service.start_worker()
+        try:
+            pull = add_pull(github, 7, {"src/model.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"})
+            assert service.send("pull_request", opened(pull), "d-1") == 202
+            wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)))
+            github.repo(REPO).permissions["author"] = "write"
+            assert service.send("issue_comment", ortfix_comment(7, "author", "author", 5), "d-2") == 202
+            wait_for(lambda: github.repo(REPO).issue_comments, message="no /ortfix reply")
+            github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+            github.set_branch("octo-org/.github", "main", {"README.md": "org\n"})
+            jobs = build(load(env, env_file=None))
+            jobs.audit_installation(42)
+            wait_for(lambda: github.repo(REPO).issues, message="no audit issue")
+            jobs.org_summary(42, [REPO, "octo-org/.github"])  # what the audit schedules for after the week's audits
+            wait_for(lambda: github.repo("octo-org/.github").issues, message="no org issue")
+        finally:
+            service.stop()
+    runs = [run for run in github.check_runs.values() if run.get("output")]
+    posted = [
+        *(review["body"] for review in pull.reviews),
+        *(comment["body"] for comment in pull.comments),
+        *(json.dumps(run["output"]) + json.dumps(run["annotations"]) for run in runs),
+        *(comment["body"] for repo in github.repos.values() for comment in repo.issue_comments),
+        *(issue["body"] for repo in github.repos.values() for issue in repo.issues.values()),
+    ]
+    assert github.graphql_queries and pull.reviews and runs and len(posted) >= 6
+    links = [link for body in posted for link in re.findall(r"\]\(([^)\s]+)\)", body)]
+    assert len(links) >= 3 and all(link.startswith(f"{github.url}/") for link in links)
+    assert [body for body in posted if "github.com" in body] == []
 
 
 def test_github_errors_and_rate_limits_during_a_review_land_it_once(ortfix, github) -> None:
@@ -402,6 +439,81 @@ def test_redis_restarted_under_load_loses_no_accepted_delivery(tmp_path, private
         assert _up(f"http://127.0.0.1:{service.port}/healthz")
     finally:
         service.stop()
+
+
+NATIVE = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+BARE = "import * as ort from 'onnxruntime-web';\n"
+
+
+def reviewed(github: FakeGitHub, pull: FakePull) -> None:
+    wait_for(lambda: any(r.get("status") == "completed" for r in checks_for(github, pull.head_sha)), 90, "no check")
+
+
+def test_bare_imports_beside_webgpu_files_get_no_comment_on_a_correct_line(ortfix, github) -> None:
+    """The added bare imports are commented; the `/webgpu` files are not; one summary sentence says why."""
+    ortfix.start_worker()
+    base = {"package.json": MANIFEST, "src/gpu.js": NATIVE, "src/also.js": NATIVE}
+    pull = add_pull(github, 20, {"src/a.js": BARE, "src/b.js": BARE}, base=base)
+    assert ortfix.send("pull_request", opened(pull), "d-20") == 202
+    reviewed(github, pull)
+    assert sorted((c["path"], c["line"]) for c in pull.comments) == [("src/a.js", 1), ("src/b.js", 1)]
+    (posted,) = pull.reviews
+    assert posted["body"].count("second `ort` instance") == 1 and "fixing the 2 loads above" in posted["body"]
+
+
+def test_a_webgpu_request_in_an_untouched_file_is_found_within_budget_then_free(ortfix, github) -> None:
+    """Only an untouched file asks for 'webgpu': the added bare import gets one finding, the package costs one
+    query; a second PR in that package costs no package read at all."""
+    ortfix.start_worker()
+    sources = {f"src/f{i}.js": f"export const v{i} = {i};\n" for i in range(100)}
+    base = {"package.json": MANIFEST, "src/session.js": SESSION, **sources}
+    first = add_pull(github, 21, {"src/model.js": BARE}, base=base)
+    assert ortfix.send("pull_request", opened(first), "d-21") == 202
+    reviewed(github, first)
+    assert [(c["path"], "`jsep-import` · error" in c["body"]) for c in first.comments] == [("src/model.js", True)]
+    assert github.count("POST", "/graphql") == 2  # the PR's files, then the package's other sources
+    second = add_pull(github, 22, {"src/other.js": BARE}, base=base)
+    assert ortfix.send("pull_request", opened(second), "d-22") == 202
+    reviewed(github, second)
+    assert len(second.comments) == 1 and github.count("POST", "/graphql") == 3
+
+
+def test_graphql_404_errors_and_502_still_land_the_review_once(ortfix, github) -> None:
+    """GraphQL answers 404, then `errors`, then 502 on every retry: blobs come by REST, one review lands."""
+    from tests.fake_github import GRAPHQL_ERRORS
+
+    ortfix.start_worker()
+    web_session = SESSION.replace("open", "start")  # another blob than session.js: its own read
+    base = {
+        "package.json": MANIFEST,
+        "web/package.json": MANIFEST,
+        "web/session.js": web_session,
+        "session.js": SESSION,
+    }
+    pull = add_pull(github, 23, {"src/model.js": BARE, "web/model.js": BARE}, base=base)
+    github.fail("POST", "/graphql", 404)
+    github.fail("POST", "/graphql", GRAPHQL_ERRORS)
+    github.fail("POST", "/graphql", 502, times=5)
+    assert ortfix.send("pull_request", opened(pull), "d-23") == 202
+    reviewed(github, pull)
+    time.sleep(1)
+    assert len(pull.reviews) == 1 and sorted(c["path"] for c in pull.comments) == ["src/model.js", "web/model.js"]
+    assert github.faults == [] and github.count("GET", "/git/blobs/") >= 4
+
+
+def test_a_fixed_pull_request_resolves_its_thread_and_leaves_an_answered_one(ortfix, github) -> None:
+    """After the fix: the unanswered comment stays with its thread resolved; the answered thread is untouched."""
+    ortfix.start_worker()
+    pull = add_pull(github, 24, {"src/a.js": MODEL, "src/b.js": MODEL})
+    assert ortfix.send("pull_request", opened(pull), "d-24") == 202
+    wait_for(lambda: len(pull.comments) == 2, message="no review")
+    answered, lone = sorted(pull.comments, key=lambda c: c["path"])
+    pull.comments.append({"id": 5, "path": "src/a.js", "line": 1, "body": "on it", "in_reply_to_id": answered["id"]})
+    pull.head.update({"src/a.js": FIXED, "src/b.js": FIXED})
+    github.add_pull(pull)
+    assert ortfix.send("pull_request", opened(pull, "synchronize"), "d-25") == 202
+    wait_for(lambda: any(r.get("conclusion") == "success" for r in checks_for(github, pull.head_sha)))
+    assert pull.resolved == {lone["id"]} and len(pull.comments) == 3 and github.count("DELETE") == 0
 
 
 # --- issue 17: no stranger runs code on the server or commits to a maintainer's branch ----------------------

@@ -8,7 +8,7 @@ import pytest
 import responses
 
 from bot.github_client import GitHubApp, GitHubError
-from tests.fake_github import FakeGitHub, PullRequest
+from tests.fake_github import GRAPHQL_ERRORS, FakeGitHub, PullRequest, blob_sha
 
 
 def make_app(private_key: str, clock=None) -> GitHubApp:
@@ -92,3 +92,29 @@ def test_a_refused_installation_token_is_a_github_error(private_key) -> None:
         with pytest.raises(GitHubError) as raised:
             make_app(private_key).installation(9)
     assert raised.value.status == 404
+
+
+@pytest.mark.parametrize("fault", ["404", "errors", "502"])
+def test_a_graphql_batch_that_fails_is_read_over_rest(private_key, github: FakeGitHub, fault: str, caplog) -> None:
+    """GraphQL answering 404, a body with `errors`, or 502 after every retry: the blobs come by REST, logged once."""
+    client = make_app(private_key).installation(1)
+    texts = [f"export const v = {i};\n".encode() for i in range(3)]
+    pull = github.add_pull(PullRequest("o/r", 1, base={}, head={f"f{i}.js": t.decode() for i, t in enumerate(texts)}))
+    assert pull.head
+    github.fail("POST", "/graphql", GRAPHQL_ERRORS if fault == "errors" else int(fault), times=10)
+    shas = [blob_sha(t) for t in texts]
+    assert client.blob_texts("o/r", shas) == dict(zip(shas, texts, strict=True))
+    assert client.blob_texts("o/r", shas[:1]) == {shas[0]: texts[0]}
+    assert github.count("GET", "/git/blobs/") == 4
+    assert [r.message for r in caplog.records if r.message == "github.graphql-unavailable"] == [
+        "github.graphql-unavailable"
+    ]
+
+
+def test_graphql_points_are_their_own_budget(private_key, github: FakeGitHub) -> None:
+    """A query's `rateLimit` cost and remaining points are kept apart from REST's remaining calls."""
+    client = make_app(private_key).installation(1)
+    github.add_pull(PullRequest("o/r", 1, base={}, head={"a.js": "x\n"}))
+    client.pull_files("o/r", 1)
+    client.blob_texts("o/r", [blob_sha(b"x\n")])
+    assert (client.rate_remaining, client.graphql_cost, client.graphql_remaining) == (4999, 1, 4998)

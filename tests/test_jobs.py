@@ -11,7 +11,7 @@ from bot import events
 from bot.jobs import build, run_delivery
 from bot.store import LEASE_SECONDS, RedisStore, SqliteStore
 from bot.web import create_app
-from tests.conftest import SECRET, Clock, pull_request_payload
+from tests.conftest import METRICS_AUTH, SECRET, Clock, pull_request_payload
 from tests.fake_github import PullRequest as FakePull
 
 REPO = "octo-org/web-app"
@@ -176,3 +176,13 @@ def test_deliveries_missed_during_an_outage_are_redelivered_once(service, github
     assert redeliver_missed(service) == 2
     assert sorted(github.redelivered) == [1, 6]
     assert redeliver_missed(service) == 0  # asked once only
+
+
+def test_metrics_show_graphql_points_apart_from_rest_calls(queue_service, github) -> None:
+    """After a review, /metrics carries the GraphQL points spent and left, beside the REST call count."""
+    service, _ = queue_service
+    github.add_pull(deliver(service))
+    work(service)
+    text = create_app(service.settings, service).test_client().get("/metrics", headers=METRICS_AUTH).get_data(as_text=True)
+    assert 'ortfix_github_graphql_points_total{installation="42"} 1.0' in text
+    assert 'ortfix_github_graphql_remaining{installation="42"} 4998.0' in text

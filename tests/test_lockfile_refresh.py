@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -211,3 +212,13 @@ def test_each_pinned_package_manager_regenerates_its_lockfile_in_the_sandbox(too
     lockfile, text = LOCKFILES[tool]
     files = {"package.json": manifest(**{"is-number": "^7.0.0"}), lockfile: text}
     assert b"is-number" in refresh(lockfile, files, MANAGERS) and b"7.0.0" in refresh(lockfile, files, MANAGERS)
+
+
+def test_install_tools_pins_exact_versions_without_install_scripts(tmp_path) -> None:
+    """`ortfix install-tools`: one npm install of exact versions into the tools directory, scripts off."""
+    seen = []
+    lockfile_refresh.install_tools(str(tmp_path / "tools"), run=lambda command, **kwargs: seen.append(command))
+    (command,) = seen
+    assert command[:4] == ["npm", "install", "--prefix", str(tmp_path / "tools")] and "--ignore-scripts" in command
+    pinned = [c for c in command if "@" in c[1:]]
+    assert all(re.fullmatch(r"@?[\w/.-]+@\d+\.\d+\.\d+", spec) for spec in pinned) and len(pinned) == 4

@@ -76,37 +76,30 @@ def test_a_redelivery_posts_nothing_new(service, github) -> None:
     assert github.count("POST", r"/check-runs$") == 1  # the same commit's check run is updated, not duplicated
 
 
-def test_a_push_that_fixes_it_deletes_the_stale_comment_and_passes(service, github) -> None:
-    """After the fix lands, ortfix's unanswered comment goes, nothing new is posted, the check succeeds."""
+def test_a_push_that_fixes_it_resolves_the_stale_thread_and_passes(service, github) -> None:
+    """After the fix lands, ortfix's unanswered comment stays with its thread resolved; nothing new, a green check."""
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    review(service, github, pull)
+    (ours,) = pull.comments
+    pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+    github.add_pull(pull)
+    _, outcome = review(service, github, pull)
+    assert pull.comments == [ours] and pull.resolved == {ours["id"]} and github.count("DELETE") == 0
+    assert github.count("POST", r"/reviews$") == 1
+    assert outcome.resolved == 1 and outcome.conclusion == "success"
+    review(service, github, pull)
+    assert github.graphql_queries == 7  # contents, the package; contents, threads, resolve; contents, threads
+
+
+def test_stale_comments_delete_removes_the_stale_comment(service, github) -> None:
+    """`stale_comments: delete` in the repo config: the unanswered comment of a fixed finding is deleted."""
+    github.contents[(REPO, ".github/ortfix.yml")] = "stale_comments: delete\n"
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
     review(service, github, pull)
     pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
     github.add_pull(pull)
     _, outcome = review(service, github, pull)
-    assert pull.comments == []
-    assert github.count("POST", r"/reviews$") == 1
-    assert outcome.deleted == 1 and outcome.conclusion == "success"
-
-
-def test_a_comment_someone_answered_is_kept(service, github) -> None:
-    """A stale comment with a reply stays: the conversation belongs to the people in it."""
-    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
-    review(service, github, pull)
-    ours = pull.comments[0]
-    pull.comments.append(
-        {
-            "id": 99,
-            "path": ours["path"],
-            "line": 1,
-            "body": "we know",
-            "in_reply_to_id": ours["id"],
-            "user": {"login": "dev"},
-        }
-    )
-    pull.head["src/model.js"] = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
-    github.add_pull(pull)
-    review(service, github, pull)
-    assert [c["id"] for c in pull.comments] == [ours["id"], 99]
+    assert pull.comments == [] and pull.resolved == set() and outcome.deleted == 1
 
 
 def test_several_hunks_crlf_and_a_rename(service, github) -> None:
@@ -143,7 +136,7 @@ def test_deleted_and_binary_files_are_never_anchored(service, github) -> None:
     assert pull.comments == []
     (posted,) = pull.reviews
     assert "`src/big.js` line 1" in posted["body"]
-    assert github.count("POST", "/graphql") == 1 and "src/gone.js" not in str(github.calls)
+    assert github.count("POST", "/graphql") == 2 and "src/gone.js" not in str(github.calls)  # the PR's, the package's
 
 
 def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
@@ -154,11 +147,12 @@ def test_more_than_three_hundred_files_are_paginated(service, github) -> None:
     review(service, github, pull)
     assert github.count("GET", r"/pulls/7/files") == 4  # 321 files at 100 a page
     assert [(c["path"], c["line"]) for c in pull.comments] == [("src/model.js", 1)]
-    assert github.count("POST", "/graphql") == 1
+    assert github.count("POST", "/graphql") == 2  # the PR's files, then the package's other source (src/app.js)
 
 
 def test_the_call_budget_of_one_review(service, github) -> None:
-    """Config (repo, then org), check create, files, tree, contents (one query), own comments and reviews, review, check."""
+    """Config (repo, then org), check create, files, tree, contents (one query), the package's other sources (one
+    query), own comments and reviews, review, check."""
     import re
 
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
@@ -170,6 +164,7 @@ def test_the_call_budget_of_one_review(service, github) -> None:
         f"POST /repos/{REPO}/check-runs",
         f"GET /repos/{REPO}/pulls/7/files",
         f"GET /repos/{REPO}/git/trees/SHA",
+        "POST /graphql",
         "POST /graphql",
         f"GET /repos/{REPO}/pulls/7/comments",
         f"GET /repos/{REPO}/pulls/7/reviews",
@@ -342,6 +337,52 @@ def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, 
     assert len(pull.reviews) == 1 and len(pull.comments) == 1
 
 
+NATIVE = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+
+
+def test_a_bare_import_beside_webgpu_files_gets_no_comment_on_the_correct_lines(service, github) -> None:
+    """The new bare import is commented; the untouched `/webgpu` file is not; one summary sentence says why."""
+    base = {"package.json": MANIFEST, "src/gpu.js": NATIVE}
+    pull = make_pull(github, {"src/more.js": "import * as ort from 'onnxruntime-web';\n"}, base=base)
+    review(service, github, pull)
+    assert [(c["path"], c["line"], "`jsep-import`" in c["body"]) for c in pull.comments] == [("src/more.js", 1, True)]
+    (posted,) = pull.reviews
+    assert posted["body"].count("fixing the 1 load above also removes the second `ort` instance") == 1
+    (run,) = github.check_runs.values()
+    assert [a["title"] for a in run["annotations"]] == ["jsep-import"]
+    assert run["output"]["summary"].count("second `ort` instance") == 1
+
+
+def test_a_webgpu_import_beside_untouched_jsep_files_is_commented_naming_them(service, github) -> None:
+    """The JSEP side is outside the PR: mixed-entry goes inline on the added `/webgpu` line, naming that file."""
+    base = {"package.json": MANIFEST, "src/old.js": "import * as ort from 'onnxruntime-web';\n" + SESSION}
+    pull = make_pull(github, {"src/gpu.js": NATIVE}, base=base)
+    review(service, github, pull)
+    (comment,) = pull.comments
+    assert (comment["path"], comment["line"]) == ("src/gpu.js", 1)
+    assert "`mixed-entry`" in comment["body"] and "src/old.js:1" in comment["body"]
+
+
+def test_the_webgpu_request_in_an_untouched_file_makes_the_finding_loud(service, github) -> None:
+    """Same finding, severity and suggestion as `ortfix scan` of the head; within 3 extra calls; 0 the second time."""
+    from bot.detector import scan_files
+
+    sources = {f"src/f{i}.js": f"export const v{i} = {i};\n" for i in range(497)}
+    base = {"package.json": MANIFEST, "src/session.js": SESSION, **sources}
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n"}, base=base)
+    client, _ = review(service, github, pull)
+    (comment,) = pull.comments
+    expected = [f for f in scan_files([(p, t.encode()) for p, t in pull.head.items()]).findings if f.severity != "info"]
+    assert [(f.path, f.line, f.rule, f.severity) for f in expected] == [("src/model.js", 1, "jsep-import", "error")]
+    assert render.comment_body(expected[0]) == comment["body"]
+    assert client.calls == 10 + 2  # today's review, and the package's 499 other sources in two queries
+    second = make_pull(github, {"src/other.js": "import 'onnxruntime-web';\n"}, base=base, number=8, head_ref="f8")
+    before = github.count("POST", "/graphql")
+    client, _ = review(service, github, second)
+    assert len(second.comments) == 1 and github.count("POST", "/graphql") == before + 1  # the PR's own file only
+    assert client.calls == 10 - 2  # the config is cached for a few minutes; the package costs nothing
+
+
 # --- the dedupe: fingerprints of path, rule and the line's text ------------------------------------------------
 
 IMPORT = "import * as ort from 'onnxruntime-web';\n"
@@ -382,13 +423,14 @@ def test_the_same_line_in_a_second_file_gets_its_own_comment(service, github) ->
     assert sorted((c["path"], c["line"]) for c in pull.comments) == [("src/a.js", 1), ("src/b.js", 1)]
 
 
-def test_removing_one_of_two_identical_lines_deletes_only_its_comment(service, github) -> None:
-    """The line gone from a.js but not from b.js: a.js's comment is stale and goes, b.js's stays."""
+def test_removing_one_of_two_identical_lines_resolves_only_its_thread(service, github) -> None:
+    """The line gone from a.js but not from b.js: a.js's comment is stale and its thread resolved, b.js's stays open."""
     pull = make_pull(github, {"src/a.js": IMPORT + SESSION, "src/b.js": IMPORT + SESSION})
     review(service, github, pull)
+    (stale,) = [c["id"] for c in pull.comments if c["path"] == "src/a.js"]
     push(github, pull, {"src/a.js": SESSION})
     _, outcome = review(service, github, pull)
-    assert [c["path"] for c in pull.comments] == ["src/b.js"] and outcome.deleted == 1
+    assert pull.resolved == {stale} and outcome.resolved == 1 and len(pull.comments) == 2
 
 
 def test_findings_listed_only_in_the_review_body_are_not_posted_again(service, github) -> None:

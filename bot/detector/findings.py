@@ -24,9 +24,12 @@ class Finding:
     message: str
     original: str
     replacement: str | None
+    because: tuple[str, ...] = field(default=(), compare=False)  # mixed-entry: the JSEP loads ("path:line") it names
 
     def to_json(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        del data["because"]  # said in the message; the JSON shape stays as documented
+        return data
 
 
 @dataclass

@@ -2,33 +2,37 @@
 
 Never a promise that a model's output becomes correct (the native EP has bugs
 of its own, microsoft/onnxruntime#25195, #32730), never a smaller download.
+
+Values from the repository arrive made safe by rules.py: a specifier, URL or
+path as a `markdown.code()` span (so a template puts no backticks around it:
+a backtick in the value cannot end the span), a version as `markdown.plain()`.
 """
 
 SOURCES = "microsoft/onnxruntime#32578 (JSEP wrong results), microsoft/onnxruntime#24856 (native EP in /webgpu)"
 
 JSEP = (
-    "`{spec}` loads the JSEP WebGPU backend of onnxruntime-web (the JavaScript EP, deprecated since 1.29, with known "
+    "{spec} loads the JSEP WebGPU backend of onnxruntime-web (the JavaScript EP, deprecated since 1.29, with known "
     "wrong results on quantized models). Headless CI has no GPU and falls back to WASM, so tests do not show it. "
-    "`{fix}` loads the maintained native WebGPU EP (onnxruntime-web 1.23.0 and later). Its wasm files are named "
+    "{fix} loads the maintained native WebGPU EP (onnxruntime-web 1.23.0 and later). Its wasm files are named "
     "`.asyncify.` instead of `.jsep.`: copies, precache lists and `wasmPaths` objects that name them change in the "
     "same fix. Switching is not a promise that a given model's output changes. Sources: {sources}."
 )
 NO_WEBGPU = (
-    "`{spec}` at onnxruntime-web {version} has no WebGPU backend at all: asking for 'webgpu' fails outright. "
-    "Load `{fix}` with onnxruntime-web {native} or later for the native WebGPU EP{then}. Sources: {sources}."
+    "{spec} at onnxruntime-web {version} has no WebGPU backend at all: asking for 'webgpu' fails outright. "
+    "Load {fix} with onnxruntime-web {native} or later for the native WebGPU EP{then}. Sources: {sources}."
 )
 RAISE_THEN = " (see the ort-version finding)"
 OLD_NATIVE = (
-    " At onnxruntime-web {version}, `{fix}` is JSEP as well: raise onnxruntime-web to {native} or later in the same "
+    " At onnxruntime-web {version}, {fix} is JSEP as well: raise onnxruntime-web to {native} or later in the same "
     "change (see the ort-version finding)."
 )
 WEBGL = (
-    "`{spec}` carries the JSEP WebGPU backend together with WebGL, and this package asks for 'webgl', which `{fix}` "
-    "does not have. No one-line fix: move WebGPU work to `{fix}` and WebGL work to `onnxruntime-web/webgl`, or drop "
+    "{spec} carries the JSEP WebGPU backend together with WebGL, and this package asks for 'webgl', which {fix} "
+    "does not have. No one-line fix: move WebGPU work to {fix} and WebGL work to `onnxruntime-web/webgl`, or drop "
     "WebGL. Sources: {sources}."
 )
 OLD_URL = (
-    " No onnxruntime-web release before {native} has the native WebGPU EP, so `{fix}` is the native URL: "
+    " No onnxruntime-web release before {native} has the native WebGPU EP, so {fix} is the native URL: "
     "it pins {latest}."
 )
 QUIET = "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
@@ -64,7 +68,7 @@ PINNED_BY_WRAPPER = (
 )
 
 ASSET = (
-    "`{value}` is a JSEP wasm asset. The native WebGPU EP loads `{fix}` instead; once this package loads "
+    "{value} is a JSEP wasm asset. The native WebGPU EP loads {fix} instead; once this package loads "
     "`onnxruntime-web/webgpu` (1.23.0 or later), a copy, preload, precache entry or `wasmPaths` object that still "
     'names the `.jsep.` file 404s or fails with "webgpuInit is not a function" (huggingface/transformers.js#1604). '
     "Changed together with the import."
@@ -106,7 +110,7 @@ MIXED = (
     "instances, two wasm downloads, and `env` settings that reach only one of them. Load one entry: `{native}`."
 )
 MIXED_WRAPPER = (
-    "`{spec}` loads the JSEP bundle while {wrapper} {version} loads `onnxruntime-web/webgpu`: two `ort` instances, "
+    "{spec} loads the JSEP bundle while {wrapper} {version} loads `onnxruntime-web/webgpu`: two `ort` instances, "
     "two wasm downloads, and `env` settings that reach only one of them. Import `onnxruntime-web/webgpu` here too."
 )
 

@@ -8,6 +8,7 @@ WebGPU-use gate, the version the lockfile installs, import maps.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -137,9 +138,9 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
     rule = JSEP_CDN if target.is_url else JSEP_IMPORT
     then = "" if target.is_url else messages.RAISE_THEN
     words = {
-        "spec": load.value,
-        "fix": fix,
-        "version": shown_version,
+        "spec": markdown.code(load.value),
+        "fix": markdown.code(fix),
+        "version": markdown.plain(shown_version),
         "native": _floor(table),
         "sources": messages.SOURCES,
         "then": then,
@@ -159,7 +160,7 @@ def _load_finding(load: Load, package: Package, table: VersionTable, installed: 
     return None
 
 
-def _old_version(is_url: bool, old: bool, words: dict[str, str | None]) -> str:
+def _old_version(is_url: bool, old: bool, words: dict[str, str]) -> str:
     """What an old version adds: a URL's suggestion pins the latest release; an import needs the range raised."""
     if not old:
         return ""
@@ -205,11 +206,11 @@ def _version_findings(package: Package, table: VersionTable, uses_webgpu: bool) 
         elif package.resolved is None:
             installed, severity = messages.UNLOCKED, WARNING
         elif compare(package.resolved, native) < 0:
-            installed, severity = messages.LOCKED_OLD.format(resolved=package.resolved), ERROR
+            installed, severity = messages.LOCKED_OLD.format(resolved=markdown.plain(package.resolved)), ERROR
         else:
-            installed, severity = messages.LOCKED_NEW.format(resolved=package.resolved), WARNING
+            installed, severity = messages.LOCKED_NEW.format(resolved=markdown.plain(package.resolved)), WARNING
         message = messages.VERSION.format(
-            lowest=lowest,
+            lowest=markdown.plain(lowest),
             native=_floor(table),
             fix=f"{PACKAGE}/{table.native_entry[2:]}",
             no_webgpu=messages.VERSION_NO_WEBGPU if table.backend(".", lowest) == NONE else "",
@@ -250,13 +251,15 @@ def _companion_findings(
     for place in package.companions:
         if place.via == "asset":
             fixed = place.value.replace(JSEP_MARK.decode(), NATIVE_MARK)
-            message = messages.ASSET.format(value=place.value, fix=fixed)
+            message = messages.ASSET.format(value=markdown.code(place.value), fix=markdown.code(fixed))
             findings.append(_finding(place, JSEP_ASSET, ERROR, message, NATIVE_MARK, loud))
         elif place.via == "wasm-prefix" and target is not None:
             found = prefix_version(place.value)
             if found is not None and found != target:
                 verb = messages.WASM_PREFIX_MOVES if version_findings else messages.WASM_PREFIX_INSTALLS
-                message = messages.WASM_PREFIX.format(found=found, installs=verb, target=target)
+                message = messages.WASM_PREFIX.format(
+                    found=markdown.plain(found), installs=verb, target=markdown.plain(target)
+                )
                 fix = place.value.replace(f"@{found}/", f"@{target}/", 1)
                 findings.append(_finding(place, JSEP_ASSET, ERROR, message, fix, loud))
         elif place.via == "flag":
@@ -271,14 +274,20 @@ def _mixed_entry_findings(package: Package, table: VersionTable, loads: list[Loa
     native = [load for load in loads if load.target.entry == table.native_entry]
     findings = []
     if jsep and native:
-        other = ", ".join(sorted({f"`{load.value}` ({load.path}:{load.row + 1})" for load in jsep}))
+        other = ", ".join(
+            sorted({f"{markdown.code(load.value)} ({markdown.code(f'{load.path}:{load.row + 1}')})" for load in jsep})
+        )
         message = messages.MIXED.format(native=f"{PACKAGE}/{table.native_entry[2:]}", other=other)
-        findings += [_finding(load, MIXED_ENTRY, WARNING, message, None, loud=True) for load in native]
+        because = tuple(sorted({f"{load.path}:{load.row + 1}" for load in jsep}))
+        findings += [
+            dataclasses.replace(_finding(load, MIXED_ENTRY, WARNING, message, None, loud=True), because=because)
+            for load in native
+        ]
     for use in package.wrappers:
         if use.wrapper.native_from and use.installed and compare(use.installed, use.wrapper.native_from) >= 0:
             for load in jsep:
                 message = messages.MIXED_WRAPPER.format(
-                    spec=load.value, wrapper=use.wrapper.name, version=use.installed
+                    spec=markdown.code(load.value), wrapper=use.wrapper.name, version=markdown.plain(use.installed)
                 )
                 findings.append(_finding(load, MIXED_ENTRY, WARNING, message, None, loud=True))
     return findings
@@ -355,3 +364,22 @@ def _version_of(load: Load, table: VersionTable, installed: str | None) -> str |
 
 def _floor(table: VersionTable) -> str:
     return table.native_from.removesuffix("-0")
+
+
+def fold_mixed(findings: list[Finding], shown: set[str] | None = None) -> tuple[list[Finding], tuple[int, ...]]:
+    """A surface's findings with `mixed-entry` as a consequence, not a line to change.
+
+    Where the JSEP loads a mixed-entry finding names are findings on the same surface, fixing those
+    removes the second bundle: the finding goes, and its package's number of such loads is returned
+    (one per package) for a summary sentence. Otherwise (the JSEP side is outside what the surface
+    shows) it stays on its line, naming those files. `shown`: the paths the surface shows (None: all).
+    """
+    visible = [f for f in findings if shown is None or f.path in shown]
+    places = {f"{f.path}:{f.line}" for f in visible if f.rule != MIXED_ENTRY}
+    kept, folded = [], {}
+    for finding in findings:
+        if finding.rule == MIXED_ENTRY and finding.because and set(finding.because) <= places:
+            folded[finding.because] = len(finding.because)
+        elif shown is None or finding.path in shown:
+            kept.append(finding)
+    return kept, tuple(folded.values())

@@ -273,7 +273,9 @@ def examine(path: str, data: bytes, file_kind: str, cap: int, linking: bool = Tr
     elif file_kind == "manifest":
         result = parse_manifest(path, data, wrappers())
     elif file_kind == "lockfile":
-        result = Lockfile(data.decode("utf-8", "replace")) if PACKAGE.encode() in data else None
+        # one that does not name onnxruntime-web still decides where the project installs from (and is what a
+        # raised range's refresh regenerates); its text is read only when it can say which version
+        result = Lockfile(data.decode("utf-8", "replace") if PACKAGE.encode() in data else "")
     else:
         found_links = links(path, data) if linking else ()
         if mentions(data):
