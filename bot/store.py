@@ -387,6 +387,29 @@ class RedisStore(_Locking):
     end
     return 0
     """
+    # One script, so that a Redis going away mid-way cannot leave a delivery recorded but in no index (never run)
+    _ACCEPT = """
+    local holder = redis.call('GET', KEYS[4])
+    if holder and holder ~= ARGV[5] then  -- the same body under another delivery id
+      redis.call('HINCRBYFLOAT', KEYS[3], ARGV[7], 1)
+      return 0
+    end
+    redis.call('SET', KEYS[4], ARGV[5])
+    local status = redis.call('HGET', KEYS[1], 'status')
+    if status and status ~= 'failed' then
+      redis.call('HINCRBYFLOAT', KEYS[3], ARGV[7], 1)
+      return 0
+    end
+    if status then  -- GitHub's "Redeliver" reuses the delivery id: a failed delivery may run again
+      redis.call('HSET', KEYS[1], 'status', 'queued', 'body', ARGV[3], 'updated', ARGV[4])
+    else
+      redis.call('HSET', KEYS[1], 'event', ARGV[1], 'action', ARGV[2], 'status', 'queued', 'attempts', 0,
+                 'body', ARGV[3], 'updated', ARGV[4])
+    end
+    redis.call('ZADD', KEYS[2], ARGV[4], ARGV[5])
+    redis.call('HINCRBYFLOAT', KEYS[3], ARGV[6], 1)
+    return 1
+    """
     _RENEW = """
     if redis.call('HGET', KEYS[1], 'status') == 'running' then
       redis.call('HSET', KEYS[1], 'lease', ARGV[1])
@@ -407,6 +430,7 @@ class RedisStore(_Locking):
         self.clock = clock
         self.lease = lease
         self.prefix = prefix
+        self._accept = self.redis.register_script(self._ACCEPT)
         self._start = self.redis.register_script(self._START)
         self._renew = self.redis.register_script(self._RENEW)
         self._release = self.redis.register_script(self._RELEASE)
@@ -416,27 +440,12 @@ class RedisStore(_Locking):
         return self.prefix + ":".join(parts)
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
-        key = self._key("delivery", delivery_id)
-        now = self.clock()
-        fields = {"event": event, "action": action, "status": QUEUED, "attempts": 0, "body": body, "updated": now}
-        body_key = self._key("body", hashlib.sha256(body).hexdigest())
-        if not self.redis.set(body_key, delivery_id, nx=True) and self.redis.get(body_key) != delivery_id.encode():
-            self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
-            return False
-        if self.redis.hsetnx(key, "status", QUEUED):
-            self.redis.hset(key, mapping=fields)
-        elif self.redis.hget(key, "status") == FAILED.encode():
-            self.redis.hset(key, mapping={"status": QUEUED, "body": body, "updated": now})
-        else:
-            self.add("ortfix_deliveries_total", {"event": event, "outcome": "duplicate"})
-            return False
-        pipe = self.redis.pipeline()
-        pipe.zadd(self._key("queued"), {delivery_id: now})
-        pipe.hincrbyfloat(
-            self._key("series", "ortfix_deliveries_total"), _labels({"event": event, "outcome": "queued"}), 1
-        )
-        pipe.execute()
-        return True
+        keys = [self._key("delivery", delivery_id), self._key("queued"), self._key("series", "ortfix_deliveries_total")]
+        keys.append(self._key("body", hashlib.sha256(body).hexdigest()))
+        queued, duplicate = ({"event": event, "outcome": outcome} for outcome in ("queued", "duplicate"))
+        args: list[str | bytes | float] = [event, action, body, self.clock(), delivery_id]
+        args += [_labels(queued), _labels(duplicate)]
+        return bool(self._accept(keys=keys, args=args))
 
     def delivery(self, delivery_id: str) -> Delivery | None:
         raw = self.redis.hgetall(self._key("delivery", delivery_id))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import pytest
+import redis
 
 from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Heartbeat, RedisStore, SqliteStore
 from tests.conftest import Clock
@@ -208,3 +210,37 @@ def test_a_done_delivery_drops_its_body(store_and_clock) -> None:
     store.start("d1")
     store.finish("d1", DONE)
     assert store.delivery("d1").body == b""
+
+
+class _DiesAfterOneCommand:
+    """A Redis connection that answers one command, then is refused (Redis restarted under the web process)."""
+
+    def __init__(self, real) -> None:
+        self.real, self.calls = real, 0
+
+    def __getattr__(self, name: str):
+        attribute = getattr(self.real, name)
+        if not callable(attribute) or name in ("register_script", "pipeline"):
+            return attribute
+
+        def call(*args, **kwargs):
+            self.calls += 1
+            if self.calls > 1:
+                raise redis.ConnectionError("Connection refused")
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+def test_an_accept_cut_short_by_redis_leaves_nothing_unrunnable(redis_url) -> None:
+    """Redis gone mid-accept: the 500 makes GitHub send it again, and the delivery is then queued or in the sweep."""
+    clock = Clock()
+    store = RedisStore(redis_url, clock=clock)
+    real = store.redis
+    store.redis = _DiesAfterOneCommand(real)
+    with contextlib.suppress(redis.ConnectionError):
+        store.accept("d1", "pull_request", "opened", b"{}")
+    store.redis = real
+    again = store.accept("d1", "pull_request", "opened", b"{}")
+    clock.now += 61
+    assert again or store.orphans(queued_grace=60) == ["d1"]
