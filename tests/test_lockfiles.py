@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from bot.detector import scan_files
 from bot.detector.lockfiles import resolved_version
 
 NPM_V3 = """{
@@ -95,3 +98,18 @@ def test_a_broken_lockfile_answers_none(name: str, text: str) -> None:
 def test_yarn_with_two_versions_and_no_matching_descriptor_is_unknown() -> None:
     """Two candidate versions and no exact descriptor: no guess."""
     assert resolved_version("yarn.lock", YARN_CLASSIC, "", "*") is None
+
+
+@pytest.mark.parametrize("version", ["1.20`x", "@org/team", "latest", "1.22", "", "1.22.0 <script>"])
+def test_a_version_that_is_not_semver_says_nothing(version: str) -> None:
+    """A lockfile is repository text: a version that is not semver is no version, and the scan goes on."""
+    lock = json.dumps({"packages": {"node_modules/onnxruntime-web": {"version": version}}})
+    assert resolved_version("package-lock.json", lock, "", "^1.20.0") is None
+    report = scan_files(
+        [
+            ("package.json", b'{"dependencies": {"onnxruntime-web": "^1.20.0"}}'),
+            ("package-lock.json", lock.encode()),
+            ("src/a.js", b"import * as ort from 'onnxruntime-web';\nort.env.x = ['webgpu'];\n"),
+        ]
+    )
+    assert "jsep-import" in {f.rule for f in report.findings}

@@ -28,6 +28,7 @@ INSTALL_COMMANDS = {
 }
 
 _VERSION = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?")
+_SEMVER = re.compile(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
 
 
 def resolved_version(
@@ -39,9 +40,11 @@ def resolved_version(
     """
     reader = _READERS[lockfile]
     try:
-        return reader(text, package_dir, declared, package)
+        version = reader(text, package_dir, declared, package)
     except (ValueError, TypeError, AttributeError, KeyError):
         return None
+    # a lockfile is repository text: a version that is not semver says nothing (and must not crash a scan)
+    return version if isinstance(version, str) and _SEMVER.fullmatch(version) else None
 
 
 def covers(lockfile: str, text: str, package_dir: str) -> bool:
