@@ -330,9 +330,12 @@ class GitHubClient:
             for c in self.paginate(f"/repos/{repo}/pulls/{number}/comments")
         ]
 
-    def review_bodies(self, repo: str, number: int) -> list[str]:
-        """GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews (paginated): each review's body."""
-        return [r.get("body") or "" for r in self.paginate(f"/repos/{repo}/pulls/{number}/reviews")]
+    def review_bodies(self, repo: str, number: int) -> list[tuple[str, str]]:
+        """GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews (paginated): each review's author login and body."""
+        return [
+            ((r.get("user") or {}).get("login", ""), r.get("body") or "")
+            for r in self.paginate(f"/repos/{repo}/pulls/{number}/reviews")
+        ]
 
     def create_review(self, repo: str, number: int, commit_id: str, body: str, comments: list[dict]) -> int:
         """POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews: one review, all its comments, one call."""

@@ -146,6 +146,11 @@ def _contents(client: GitHubClient, repo: str, listing: Listing, candidates: lis
     return {path: contents[sha] for path, sha in sorted(wanted.items()) if sha}
 
 
+def _by_app(login: str) -> bool:
+    """A GitHub App's login (`name[bot]`): no person's account can end so."""
+    return login.endswith("[bot]")
+
+
 def _post_review(
     client: GitHubClient,
     pr: PullRequest,
@@ -155,10 +160,12 @@ def _post_review(
     folded: tuple[int, ...],
 ) -> Outcome:
     comments = client.review_comments(pr.repo, pr.number)
-    ours = [c for c in comments if render.fingerprints_in(c.body)]
+    # only an app's comment can be ortfix's: a person who pastes a fingerprint must not silence a finding
+    ours = [c for c in comments if _by_app(c.author) and render.fingerprints_in(c.body)]
     standing = set().union(*(render.fingerprints_in(c.body) for c in ours))
-    for body in client.review_bodies(pr.repo, pr.number):
-        standing |= render.fingerprints_in(body)
+    for author, body in client.review_bodies(pr.repo, pr.number):
+        if _by_app(author):
+            standing |= render.fingerprints_in(body)
     new_inline = [f for f in inline if render.fingerprint(f) not in standing]
     overflow, new_inline = new_inline[MAX_INLINE:], new_inline[:MAX_INLINE]
     new_body = [f for f in elsewhere if render.fingerprint(f) not in standing] + overflow
@@ -202,7 +209,7 @@ def _create_review(
         if 0 < error.status < 500:
             raise  # refused; a 5xx or no answer at all leaves the outcome unknown
         marker = render.REVIEW_MARKER.format(key)
-        if any(marker in existing for existing in client.review_bodies(pr.repo, pr.number)):
+        if any(marker in body for author, body in client.review_bodies(pr.repo, pr.number) if _by_app(author)):
             return
         client.create_review(pr.repo, pr.number, pr.head_sha, body, comments)
 

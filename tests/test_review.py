@@ -449,3 +449,17 @@ def test_a_patch_that_names_a_jsep_asset_url_but_not_the_package_is_read(service
     pull = make_pull(github, {"public/sw.js": worker, "src/model.js": IMPORT + SESSION}, base=None)
     review(service, github, pull)
     assert ("public/sw.js", 1) in [(c["path"], c["line"]) for c in pull.comments]
+
+
+def test_a_fingerprint_pasted_by_a_person_silences_nothing(service, github) -> None:
+    """Only an app's comments and reviews count as ortfix's: a person's copy of a fingerprint posts no less."""
+    head = "import * as ort from 'onnxruntime-web';\n" + SESSION
+    pull = make_pull(github, {"src/model.js": head})
+    _, first = review(service, github, pull)
+    (comment,) = pull.comments
+    pasted = f"quoting the bot: {comment['body']}"
+    pull.comments = [{**comment, "id": 1, "body": pasted, "user": {"login": "mallory", "type": "User"}}]
+    pull.reviews = [{**pull.reviews[0], "body": pasted, "user": {"login": "mallory"}}]
+    _, second = review(service, github, pull)
+    assert first.inline == second.inline == 1
+    assert [c["user"]["login"] for c in pull.comments] == ["mallory", "ortfix[bot]"]
