@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import json
 import os
+import posixpath
 import subprocess
 import sys
 import threading
@@ -14,6 +15,8 @@ from pathlib import Path
 
 from bot import formats, render
 from bot.detector import INFO, Finding, Report, Scanner
+from bot.detector.lockfiles import INSTALL_COMMANDS
+from bot.detector.rules import LOCKFILE_VERSION
 from bot.detector.scanner import MAX_SOURCE_BYTES
 from bot.fixer import fix_texts
 from bot.localtree import find_root, scan_root
@@ -26,6 +29,7 @@ EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_FAILED = 1  # a command other than scan could not do its work
 FIXED_FILE = "ortfix: fixed {path}"
 FIX_NOT_WRITTEN = "ortfix: {path}: not written ({reason}); no file was changed"
+RUN_AFTER_FIX = "ortfix: then run `{command}` beside {path}: the lockfile still installs the old release"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -143,6 +147,10 @@ def _scan(args: argparse.Namespace) -> int:
         sys.stdout.write(formats.text(findings, summary))
     for path in changed:  # on stderr: stdout stays the report, parseable in every format
         print(FIXED_FILE.format(path=_shown(path)), file=sys.stderr)
+    if changed:
+        for finding in (f for f in findings if f.rule == LOCKFILE_VERSION):
+            command = INSTALL_COMMANDS[posixpath.basename(finding.path)]
+            print(RUN_AFTER_FIX.format(command=command, path=finding.path), file=sys.stderr)
     return EXIT_FINDINGS if findings else EXIT_CLEAN
 
 

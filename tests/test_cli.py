@@ -292,14 +292,18 @@ def test_an_unreadable_directory_is_a_note(project: Path) -> None:
 
 
 def test_fix_prints_the_files_it_changed(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """After the report, on stderr (stdout stays the report), each changed file once.
+    """After the report, on stderr (stdout stays the report), each changed file once, then the command to run.
 
     What is left is the lockfile, which still installs the old release until the package manager runs.
     """
     _, out, err = run(capsys, "scan", str(project), "--fix", "--format", "json")
-    assert [f["rule"] for f in json.loads(out)["findings"]] == ["lockfile-version"]
+    (left,) = json.loads(out)["findings"]
+    assert left["rule"] == "lockfile-version"
     changed = [str(Path(os.path.relpath(project / name))) for name in ("package.json", "src/app.ts")]
-    assert err.splitlines() == [f"ortfix: fixed {Path(p).as_posix()}" for p in changed]
+    assert err.splitlines() == [
+        *(f"ortfix: fixed {Path(p).as_posix()}" for p in changed),
+        f"ortfix: then run `npm install` beside {left['path']}: the lockfile still installs the old release",
+    ]
 
 
 def test_fix_fixes_two_loads_on_one_line_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
