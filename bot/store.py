@@ -187,12 +187,8 @@ class _Locking:
     """`lock()` on top of a backend's acquire and release."""
 
     lease: float
-
-    def acquire(self, name: str, ttl: float) -> str | None:
-        raise NotImplementedError
-
-    def release(self, name: str, owner: str) -> None:
-        raise NotImplementedError
+    acquire: Callable[[str, float], str | None]  # each backend's own
+    release: Callable[[str, str], None]
 
     @contextmanager
     def lock(self, name: str, ttl: float) -> Iterator[str]:
