@@ -10,6 +10,7 @@ import posixpath
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -338,7 +339,7 @@ def _setup(args: argparse.Namespace) -> int:
 def _audit(args: argparse.Namespace) -> int:
     from bot import audit
     from bot.jobs import build
-    from bot.store import Heartbeat
+    from bot.store import Busy, Heartbeat
 
     if bool(args.repo) == bool(args.all):
         print("ortfix: audit takes OWNER/REPO or --all", file=sys.stderr)
@@ -359,10 +360,19 @@ def _audit(args: argparse.Namespace) -> int:
     for index, (installation_id, repo) in enumerate(targets, 1):
         client = service.app.installation(installation_id)
         info = audit.RepoInfo.from_api(client.repository(repo))
-        with Heartbeat(service.store):  # keeps the repository's audit lock while it runs
-            outcome = audit.audit_repository(
-                client, service.store, info, settings.github_web_url, dry_run=not args.write
-            )
+        deadline = time.monotonic() + service.store.lease
+        while True:
+            try:
+                with Heartbeat(service.store):  # keeps the repository's audit lock while it runs
+                    outcome = audit.audit_repository(
+                        client, service.store, info, settings.github_web_url, dry_run=not args.write
+                    )
+                break
+            except Busy:  # the worker audits it right now: wait for that audit, then do this one on top
+                if time.monotonic() > deadline:
+                    print(f"ortfix: {repo}: another audit still runs; try again when it ends", file=sys.stderr)
+                    return EXIT_FAILED
+                time.sleep(1)
         rows.append((repo, outcome))
         if args.all and sys.stderr.isatty():
             done = 30 * index // len(targets)

@@ -259,6 +259,36 @@ def test_the_audit_command_prints_and_writes_only_when_asked(
     assert main(["audit"]) == 2
 
 
+def test_the_audit_command_waits_for_a_running_audit_then_gives_up_in_a_sentence(
+    github, private_key, tmp_path, monkeypatch, capsys
+) -> None:
+    """The worker audits the repository right now: `ortfix audit` waits for its lock instead of a Busy traceback,
+    and after a lease without it says so."""
+    import threading
+
+    from bot.cli import main
+    from bot.store import SqliteStore
+
+    for name, value in {
+        "APP_ID": "1",
+        "PRIVATE_KEY": private_key,
+        "WEBHOOK_SECRET": "s",
+        "ORTFIX_DB": str(tmp_path / "o.db"),
+        "ORTFIX_GITHUB_DELAY": "0",
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("ORTFIX_LEASE_SECONDS", "3")
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    worker = SqliteStore(str(tmp_path / "o.db"))
+    owner = worker.acquire(f"audit-lock:{REPO}", 60)
+    assert owner
+    threading.Timer(1.5, worker.release, (f"audit-lock:{REPO}", owner)).start()
+    assert main(["audit", REPO, "--write"]) == 1 and len(issues(github)) == 1
+    assert worker.acquire(f"audit-lock:{REPO}", 60)
+    assert main(["audit", REPO, "--write"]) == 1
+    assert capsys.readouterr().err == f"ortfix: {REPO}: another audit still runs; try again when it ends\n"
+
+
 def test_a_config_that_ignores_paths_is_applied_before_the_issue(service, github) -> None:
     """ignore globs and min_version from the repo config shape the issue (re-scanned in memory, no refetch)."""
     files = {

@@ -205,14 +205,16 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     github.set_branch(
         REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL, "src/b.js": "import 'onnxruntime-web';\n"}
     )
-    subprocess.run(
+    audit_run = subprocess.run(
         [ORTFIX, "audit", REPO, "--write"],
         env=ortfix.env,
         cwd=ortfix.tmp,
         capture_output=True,
+        text=True,
         timeout=120,
         check=False,
     )
+    assert audit_run.returncode == 1 and audit_run.stderr == "", audit_run.stderr  # 1: findings, and no error
     assert list(github.repo(REPO).issues) == [number]
     assert "in 2 places" in github.repo(REPO).issues[number]["title"]
 
