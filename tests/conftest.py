@@ -19,6 +19,7 @@ import pytest
 
 from bot.detector import Report, Scanner
 from bot.localtree import scan_root
+from tests.paths import SHARED
 
 TESTS = Path(__file__).parent
 CORPUS = TESTS / "corpus"
@@ -90,7 +91,7 @@ def no_unexpected_failure_logs(request):
 SECRET = "It's a Secret to Everybody"
 METRICS_TOKEN = "scrape-token"
 METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
-EXAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "github" / "webhook-examples"
+EXAMPLES = SHARED / "github" / "webhook-examples"
 
 
 @pytest.fixture(scope="session")

@@ -34,7 +34,9 @@ from openapi_core import Config, OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from unidiff import PatchSet
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "github"
+from tests import paths
+
+SHARED = paths.SHARED / "github"
 API = "https://api.github.com"
 _SLASHED = re.compile(r"^(/repos/[^/]+/[^/]+/(?:contents|git/ref|git/refs|git/matching-refs|compare)/)(.+)$")
 _GRAPHQL_BLOB = re.compile(r'(b\d+): object\(oid: "([0-9a-f]+)"\)')

@@ -131,3 +131,30 @@ def test_fixing_is_idempotent_and_leaves_nothing_fixable(lines: list[str], endin
     assert [f for f in report.findings if f.replacement] == []
     assert apply(fixed, report.findings) == fixed
     assert fixed.count(ending) == text.count(ending)
+
+
+def test_fix_texts_keeps_bytes_that_are_not_utf8() -> None:
+    """A Latin-1 byte in a comment neither stops the fix nor changes: only the specifier does."""
+    source = b"// caf\xe9\nimport * as ort from 'onnxruntime-web';\n"
+    files, fixed = fix_all({"a.js": source})
+    assert files == {"a.js": b"// caf\xe9\nimport * as ort from 'onnxruntime-web/webgpu';\n"}
+    assert [(f.path, f.line) for f in fixed] == [("a.js", 2)]
+
+
+def test_fix_texts_reports_fixes_on_crlf_lines() -> None:
+    """A fixed CRLF line counts as fixed: its "\\r" is not part of the replacement the finding carries."""
+    files, fixed = fix_all({"a.js": b"let x = 1;\r\nimport * as ort from 'onnxruntime-web';\r\n"})
+    assert files == {"a.js": b"let x = 1;\r\nimport * as ort from 'onnxruntime-web/webgpu';\r\n"}
+    assert [(f.path, f.line, f.rule) for f in fixed] == [("a.js", 2, "jsep-import")]
+
+
+def test_fix_texts_stops_rescanning_once_a_pass_changes_nothing() -> None:
+    """One fix: one pass applies it, the next finds nothing to do, and there is no third scan."""
+    scans = []
+
+    def counting_scanner() -> Scanner:
+        scans.append(1)
+        return Scanner()
+
+    fix_texts({"a.js": b"import 'onnxruntime-web';\n", "use.js": WEBGPU}, counting_scanner, lambda finding: True)
+    assert len(scans) == 2
