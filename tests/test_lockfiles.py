@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from bot.backends import PACKAGE
 from bot.detector import scan_files
-from bot.detector.lockfiles import resolved_version
+from bot.detector.lockfiles import covers, resolved_version
 
 NPM_V3 = """{
   "lockfileVersion": 3,
@@ -113,3 +114,62 @@ def test_a_version_that_is_not_semver_says_nothing(version: str) -> None:
         ]
     )
     assert "jsep-import" in {f.rule for f in report.findings}
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "member", "covered"),
+    [
+        ("yarn.lock", '"app@workspace:packages/app":\n  version: 0.0.0-use.local\n', "packages/app", True),
+        ("yarn.lock", "app@workspace:packages/app:\n  version: 0.0.0-use.local\n", "packages/app", True),
+        ("yarn.lock", '"app@workspace:packages/app":\n', "packages/ap", False),
+        ("yarn.lock", '"app@workspace:packages/app":\n', "packages", False),
+        (
+            "pnpm-lock.yaml",
+            "importers:\n  .:\n    dependencies: {}\n  packages/app:\n    dependencies: {}\n",
+            "packages/app",
+            True,
+        ),
+        ("pnpm-lock.yaml", "importers:\n  'packages/app':\n    dependencies: {}\n", "packages/app", True),
+        ("pnpm-lock.yaml", "importers:\n  packages/app:\n", "packages/ap", False),
+        ("pnpm-lock.yaml", "importers:\n  .:\n    packages/app:\n", "packages/app", False),
+        ("pnpm-lock.yaml", "importers:\n  packages/app: {}\n", "packages/app", False),
+        ("package-lock.json", '{"packages": {"": {}, "packages/app": {"name": "app"}}}', "packages/app", True),
+        ("package-lock.json", '{"packages": {"": {}, "packages/app": {"name": "app"}}}', "packages/web", False),
+        ("bun.lock", '{"workspaces": {"": {}, "packages/app": {"name": "app"}}}', "packages/app", True),
+    ],
+)
+def test_a_lockfile_covers_the_workspaces_it_records(name: str, text: str, member: str, covered: bool) -> None:
+    """A member the lockfile records as a workspace installs from it; another directory does not."""
+    assert covers(name, text, member) is covered
+
+
+YARN_SCOPED = """# yarn lockfile v1
+
+
+"@huggingface/transformers@^3.0.0":
+  version "3.1.0"
+  dependencies:
+    onnxruntime-web "1.22.0-dev.20250409-89f8206ba4"
+
+onnxruntime-common@^1.20.0:
+  version "1.20.0"
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "package", "version"),
+    [
+        (YARN_CLASSIC, "^1.20.0", PACKAGE, "1.20.1"),  # the first of two descriptors on one line
+        (YARN_CLASSIC, "~1.20.0", PACKAGE, "1.20.1"),  # no such descriptor: the one version in range
+        (YARN_CLASSIC, "^1.25.0", PACKAGE, "1.30.0"),
+        (YARN_CLASSIC, "^2.0.0", PACKAGE, None),  # no version in range
+        (YARN_BERRY, None, PACKAGE, "1.21.1"),  # nothing declared: the one version there is
+        (YARN_BERRY, "^1.21.0", PACKAGE, "1.21.1"),
+        (YARN_SCOPED, "^3.0.0", "@huggingface/transformers", "3.1.0"),  # a scoped name's own "@"
+        (YARN_SCOPED, None, PACKAGE, None),  # onnxruntime-common and a dependency line are not it
+    ],
+)
+def test_yarn_answers_the_version_of_the_matching_descriptor(
+    text: str, declared: str | None, package: str, version: str | None
+) -> None:
+    assert resolved_version("yarn.lock", text, "", declared, package) == version

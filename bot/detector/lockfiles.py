@@ -97,8 +97,7 @@ def _yarn(text: str, package_dir: str, declared: str | None, package: str) -> st
         if line and not line[0].isspace() and line.rstrip().endswith(":") and not line.startswith("#"):
             descriptors = [d.strip().strip('"') for d in line.rstrip()[:-1].split(",")]
         elif descriptors and line.strip().startswith("version"):
-            version = line.split(None, 1)[1].strip().strip('"') if " " in line.strip() else ""
-            version = version.removeprefix(":").strip().strip('"')
+            version = line.split(None, 1)[1].strip().strip('"') if " " in line.strip() else ""  # classic and berry
             for descriptor in descriptors:
                 name, _, spec = descriptor.rpartition("@")
                 if name == package:
