@@ -4,7 +4,8 @@
 
 Each module is mutated on its own, against its own fast tests (SUITES), in mutants/MODULE/: mutmut copies
 the tree there and runs each mutant against the tests of the suite that reach the mutated function, two at
-a time. The modules named (all by default) are run afresh, unless --cached; the score is killed / total,
+a time. The modules named (all by default) are run afresh; with --survivors, only the mutants that are new or
+were not killed last time (after adding tests); with --cached, not at all. The score is killed / total,
 where a mutant that no test reaches counts as a survivor. The survivors that remain are equivalent mutants,
 listed with a reason in docs/mutation.md. To look at one: cd mutants/MODULE && mutmut show NAME.
 """
@@ -47,7 +48,7 @@ SUITES = {  # module → (the files mutated, the tests that judge them)
 }
 TARGET = 90.0
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}  # the tests (or the checker) noticed
-_RESULT = re.compile(r"^\s*bot\.\S+__mutmut_\d+: (.+)$")
+_RESULT = re.compile(r"^\s*(bot\.\S+__mutmut_\d+): (.+)$")
 
 
 def workdir(module: str) -> Path:
@@ -78,9 +79,10 @@ def mutmut(work: Path, *args: str) -> str:
     return subprocess.run(command, cwd=work, env=env, check=True, capture_output=True, text=True).stdout
 
 
-def tally(results: str) -> Counter:
-    """The mutants by status, from `mutmut results --all true`."""
-    return Counter(match[1] for match in map(_RESULT.match, results.splitlines()) if match)
+def statuses(work: Path) -> dict[str, str]:
+    """Each mutant's status, from `mutmut results --all true`."""
+    results = mutmut(work, "results", "--all", "true")
+    return {match[1]: match[2] for match in map(_RESULT.match, results.splitlines()) if match}
 
 
 def score(counts: Counter) -> tuple[int, int]:
@@ -90,20 +92,27 @@ def score(counts: Counter) -> tuple[int, int]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"any of {', '.join(SUITES)} (default all)")
-    parser.add_argument("--cached", action="store_true", help="report the last run's results, run nothing")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--survivors", action="store_true", help="run only the mutants new or not killed last time")
+    how.add_argument("--cached", action="store_true", help="report the last run's results, run nothing")
     parser.add_argument("--children", type=int, default=2, help="mutants tested at once (default 2)")
     args = parser.parse_args(argv)
     modules = args.modules or list(SUITES)
     if unknown := set(modules) - set(SUITES):
         parser.error(f"no such module: {', '.join(sorted(unknown))}")
     print(f"{'module':<10} {'killed':>7} {'total':>6} {'score':>7}  not killed", flush=True)
-    total = Counter()
+    total: Counter[str] = Counter()
     lowest = 100.0
     for module in modules:
         work = workdir(module)
-        if not args.cached:
-            mutmut(work, "run", "--max-children", str(args.children), "bot.*")
-        counts = tally(mutmut(work, "results", "--all", "true"))
+        run = ["run", "--max-children", str(args.children)]
+        if args.survivors:
+            mutmut(work, *run)  # the mutants not yet checked
+            if again := [name for name, status in statuses(work).items() if status not in KILLED]:
+                mutmut(work, *run, *again)
+        elif not args.cached:
+            mutmut(work, *run, "bot.*")
+        counts = Counter(statuses(work).values())
         killed, mutants = score(counts)
         percent = 100.0 * killed / mutants if mutants else 0.0
         lowest = min(lowest, percent)

@@ -8,7 +8,7 @@ import pytest
 
 from bot.backends import PACKAGE
 from bot.detector import scan_files
-from bot.detector.lockfiles import covers, resolved_version
+from bot.detector.lockfiles import covers, resolved_version, resolving_row
 
 NPM_V3 = """{
   "lockfileVersion": 3,
@@ -173,3 +173,56 @@ def test_yarn_answers_the_version_of_the_matching_descriptor(
     text: str, declared: str | None, package: str, version: str | None
 ) -> None:
     assert resolved_version("yarn.lock", text, "", declared, package) == version
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "version"),
+    [
+        # lockfileVersion 2 keeps v1's "dependencies" beside "packages": either answers
+        (
+            "package-lock.json",
+            '{"packages": {"": {}}, "dependencies": {"onnxruntime-web": {"version": "1.20.1"}}}',
+            "1.20.1",
+        ),
+        (
+            "pnpm-lock.yaml",
+            "importers:\n  .:\n    devDependencies:\n      onnxruntime-web:\n        version: 1.22.0\n",
+            "1.22.0",
+        ),
+        ("pnpm-lock.yaml", "importers:\n  .:\n    optionalDependencies:\n      onnxruntime-web: 1.21.0\n", "1.21.0"),
+        ("bun.lock", '{"packages": {"onnxruntime-web": []}}', None),
+        (
+            "yarn.lock",
+            'onnxruntime-web@^1.20.0:\n  version "1.20.1"\n\nonnxruntime-web@tag:\n  version "latest"\n',
+            "1.20.1",
+        ),
+    ],
+)
+def test_each_format_s_other_places_for_the_version(name: str, text: str, version: str | None) -> None:
+    """Where else a format records the package, or an entry that records no version; "~1.20.0" is declared."""
+    assert resolved_version(name, text, "", "~1.20.0" if name == "yarn.lock" else None) == version
+
+
+def test_bun_answers_a_scoped_package_s_version() -> None:
+    bun = '{"packages": {"@huggingface/transformers": ["@huggingface/transformers@3.1.0", "", {}, "sha512-x"]}}'
+    assert resolved_version("bun.lock", bun, "", None, "@huggingface/transformers") == "3.1.0"
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "package_dir", "version", "row"),
+    [
+        ("package-lock.json", NPM_V3, "apps/web", "1.30.0", 5),
+        ("package-lock.json", NPM_V3, "apps/docs", "1.22.0", 4),  # hoisted: the root's entry
+        ("npm-shrinkwrap.json", NPM_V1, "", "1.20.1", 0),
+        ("yarn.lock", YARN_CLASSIC, "", "1.20.1", 3),  # the entry that says 1.20.1, not the first one named
+        ("yarn.lock", YARN_CLASSIC, "", "1.30.0", 7),
+        ("yarn.lock", YARN_BERRY, "", "1.21.1", 4),
+        ("pnpm-lock.yaml", PNPM_V9, "packages/app", "1.30.0", 0),  # v9 lists the package under packages: only
+        ("pnpm-lock.yaml", PNPM_V9 + "packages:\n  onnxruntime-web@1.30.0:\n    resolution: {}\n", "", "1.30.0", 13),
+        ("bun.lock", BUN, "", "1.22.0", 4),
+        ("yarn.lock", "", "", "1.0.0", 0),
+    ],
+)
+def test_the_row_that_resolves_the_package(name: str, text: str, package_dir: str, version: str, row: int) -> None:
+    """A finding on a lockfile points at the entry that installs the version, or the first row when none is seen."""
+    assert resolving_row(name, text, package_dir, version) == row

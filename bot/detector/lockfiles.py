@@ -58,6 +58,14 @@ def covers(lockfile: str, text: str, package_dir: str) -> bool:
 
 def resolving_row(lockfile: str, text: str, package_dir: str, version: str, package: str = PACKAGE) -> int:
     """The row of the lockfile's entry that resolves `package` to `version` for `package_dir` (0 when none is seen)."""
+    if lockfile == "yarn.lock":  # the entry is a descriptor line whose block says the version
+        entry = re.search(
+            rf'^"?{re.escape(package)}@[^\n]*:\n(?:[ \t]+.*\n)*?[ \t]+version:? "?{re.escape(version)}"?[ \t]*$',
+            text,
+            re.MULTILINE,
+        )
+        if entry:
+            return text.count("\n", 0, entry.start())
     keys = [
         f'"{posixpath.join(package_dir, "node_modules", package)}"',  # npm v2+
         f'"node_modules/{package}"',
