@@ -57,3 +57,38 @@ def test_override_keys_that_target_the_package() -> None:
     assert names_package("onnxruntime-web@<1.23")
     assert not names_package("onnxruntime-web-foo")
     assert not names_package("@scope/onnxruntime-web-foo")
+
+
+def test_override_keys_that_name_another_package() -> None:
+    """A scoped package of the same last name, or one under a glob, is another package."""
+    assert names_package("parent/onnxruntime-web")  # yarn's resolution under a parent
+    assert not names_package("@scope/onnxruntime-web")
+    assert not names_package("**/@scope/onnxruntime-web")
+
+
+SCOPED = b"""{
+  "overrides": { "@huggingface/transformers": { "onnxruntime-web": "1.22.0" } },
+  "resolutions": {
+    "**/onnxruntime-web": "1.22.1",
+    "@huggingface/transformers/onnxruntime-web": "1.22.2",
+    "**/parent/onnxruntime-web": "1.22.3",
+    "@x/onnxruntime-web-helper/onnxruntime-web": "1.22.4"
+  },
+  "pnpm": { "overrides": { "a>onnxruntime-web": "1.22.5", "a>b>onnxruntime-web": "1.22.6" } }
+}
+"""
+
+
+def test_an_override_is_scoped_to_the_package_it_names() -> None:
+    """Each selector syntax says under which package the override applies ('' for everywhere)."""
+    manifest = parse_manifest("package.json", SCOPED)
+    assert manifest is not None
+    assert [(r.range, r.parent) for r in manifest.ranges] == [
+        ("1.22.0", "@huggingface/transformers"),
+        ("1.22.1", ""),
+        ("1.22.2", "@huggingface/transformers"),
+        ("1.22.3", "parent"),
+        ("1.22.4", "@x/onnxruntime-web-helper"),
+        ("1.22.5", "a"),
+        ("1.22.6", "b"),
+    ]

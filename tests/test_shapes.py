@@ -85,6 +85,8 @@ COMPUTED = {
         "const gpuEp = { name: useGpu ? 'webgpu' : 'wasm', preferredLayout: 'NHWC' };\n"
         "ort.InferenceSession.create(m, { executionProviders: [gpuEp] });"
     ),
+    "name object": "ort.InferenceSession.create(m, { executionProviders: [{ name: 'webgpu' }] });",
+    "quoted name key": "ort.InferenceSession.create(m, { executionProviders: [{ 'name': 'webgpu' }] });",
     "fallback": "const chosen = params.get('ep') ?? 'webgpu';\nort.InferenceSession.create(m, { executionProviders: [chosen] });",
 }
 # Each names 'webgpu' without asking for it: the gate must stay quiet.
@@ -95,6 +97,9 @@ NOT_REQUESTS = {
     "feature-detect pairs": "export const checks = new Map([['webgpu', () => 'gpu' in navigator]]);",
     "label list": "export const labels = ['webgpu', 'WebGPU (fast)'];",
     "unused name": "const preferred = 'webgpu';\nconsole.log(preferred);",
+    "another key of a provider object": (
+        "ort.InferenceSession.create(m, { executionProviders: [{ name: 'wasm', label: 'webgpu' }] });"
+    ),
     "cpu only": "ort.InferenceSession.create(m, { executionProviders: gpu ? ['wasm'] : ['cpu'] });",
 }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import nodesemver
 import pytest
 
-from bot.detector.specifiers import classify, rewrite
+from bot.detector.specifiers import classify, prefix_version, rewrite
 
 JSD = "https://cdn.jsdelivr.net/npm/onnxruntime-web"
 
@@ -44,6 +44,9 @@ JSD = "https://cdn.jsdelivr.net/npm/onnxruntime-web"
             "1.20.1",
             "https://cdnjs.cloudflare.com/ajax/libs/onnxruntime-web/1.30.0/ort.webgpu.min.js",
         ),
+        (f"{JSD}@1.26.0/all/+esm", "./all", "1.26.0", f"{JSD}@1.26.0/dist/ort.webgpu.bundle.min.mjs"),
+        (f"{JSD}@1.26.0/all", "./all", "1.26.0", f"{JSD}@1.26.0/dist/ort.webgpu.min.js"),
+        ("https://esm.sh/onnxruntime-web@1.26.0/all", "./all", "1.26.0", "https://esm.sh/onnxruntime-web@1.26.0/webgpu"),
         (
             "/node_modules/onnxruntime-web/dist/ort.bundle.min.mjs",
             ".",
@@ -73,6 +76,7 @@ def test_jsep_entries_are_classified_and_rewritten(spec: str, entry: str, versio
         f"{JSD}@1.22.0/dist/ort-wasm-simd-threaded.jsep.wasm",
         "https://example.com/ort.min.js",
         "./local.js",
+        "../node_modules/onnxruntime-web",  # a folder, not a file that loads
     ],
 )
 def test_other_specifiers_are_not_onnxruntime_web_entries(spec: str) -> None:
@@ -85,3 +89,9 @@ def test_subpath_entries_keep_their_name(sub: str) -> None:
     """Every documented subpath is recognised as itself."""
     target = classify(f"onnxruntime-web/{sub}")
     assert target is not None and target.entry == f"./{sub}" and not target.is_url
+
+
+def test_a_wasm_paths_prefix_pins_the_version_it_names() -> None:
+    assert prefix_version(f"{JSD}@1.22.0/dist/") == "1.22.0"
+    assert prefix_version(f"{JSD}/dist/") is None
+    assert prefix_version("https://example.com/wasm/") is None
