@@ -7,11 +7,14 @@ line outside the first scan's findings changed.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
+from bot.detector import Finding
+from bot.detector.rules import fold_mixed
 from tests.conftest import scan_dir
 
 NEEDS_THE_PACKAGE_MANAGER = {"lockfile-version"}
@@ -499,3 +502,62 @@ def test_exact_pin_fix_round_trip(exact_pin: Path, capsys: pytest.CaptureFixture
     """The pin moves to a native release and the import to the native entry: clean."""
     assert fix_round_trip(exact_pin, capsys) == set()
     assert '"onnxruntime-web": "1.22.0"' not in (exact_pin / "package.json").read_text()
+
+
+def _finding(path: str, line: int, rule: str, because: tuple[str, ...] = ()) -> Finding:
+    return Finding(path, line, line, 1, rule, "warning", "m", "x", None, because)
+
+
+def test_a_mixed_entry_folds_into_the_loads_a_surface_shows() -> None:
+    """Fixing the JSEP loads a surface lists removes the second bundle: mixed-entry becomes a count per package."""
+    a, b = _finding("src/a.js", 2, "jsep-import"), _finding("src/b.js", 5, "jsep-import")
+    mixed = _finding("src/gpu.js", 1, "mixed-entry", ("src/a.js:2", "src/b.js:5"))
+    again = _finding("index.html", 3, "mixed-entry", ("src/a.js:2", "src/b.js:5"))  # the same package, seen twice
+    assert fold_mixed([a, mixed, b, again]) == ([a, b], (2,))
+    assert fold_mixed([a, b, mixed], shown={"src/a.js", "src/b.js"}) == ([a, b], (2,))
+    # a load the surface does not show: the finding stays, on its line, if its own file is shown
+    assert fold_mixed([a, b, mixed], shown={"src/a.js", "src/gpu.js"}) == ([a, mixed], ())
+    assert fold_mixed([a, mixed], shown=None) == ([a, mixed], ())
+    assert fold_mixed([_finding("src/gpu.js", 1, "mixed-entry")]) == ([_finding("src/gpu.js", 1, "mixed-entry")], ())
+
+
+def _lock(version: str) -> str:
+    return json.dumps({"lockfileVersion": 3, "packages": {"node_modules/onnxruntime-web": {"version": version}}})
+
+
+def test_a_workspace_member_in_a_subfolder_installs_from_its_root_s_lockfile(tmp_path: Path) -> None:
+    """npm ignores a member's own lockfile: the root's says what is installed; a folder that is no member keeps its own."""
+    manifest = '{"dependencies": {"onnxruntime-web": "^1.20.0"}}'
+    root = write(
+        tmp_path,
+        {
+            "web/package.json": '{"workspaces": ["packages/*"]}',
+            "web/package-lock.json": _lock("1.22.0"),
+            "web/packages/app/package.json": manifest,
+            "web/packages/app/package-lock.json": _lock("1.20.1"),
+            "web/tools/x/package.json": manifest,
+            "web/tools/x/package-lock.json": _lock("1.21.0"),
+            "web/packages/app/index.js": "import * as ort from 'onnxruntime-web';\n",
+            "web/tools/x/index.js": "import * as ort from 'onnxruntime-web';\n",
+        },
+    )
+    versions = scan_dir(root).versions
+    assert versions["web/packages/app"]["installed"] == "1.22.0"
+    assert versions["web/tools/x"]["installed"] == "1.21.0"
+
+
+@pytest.mark.parametrize("src", ["./app.js?v=1?x", "app.js#a#b", "/app.js", "./app", "./entry"])
+def test_a_page_s_script_is_found_however_its_src_is_written(src: str, tmp_path: Path) -> None:
+    """A query or fragment, a root-relative path, a missing extension or a folder's index: the same file."""
+    root = write(
+        tmp_path / "site",
+        {
+            "index.html": '<script type="importmap">\n'
+            f'{{ "imports": {{ "onnxruntime-web": "{CDN}@1.30.0/dist/ort.webgpu.bundle.min.mjs" }} }}\n'
+            f'</script>\n<script type="module" src="{src}"></script>\n',
+            "app.js": "import * as ort from 'onnxruntime-web';\n" + WEBGPU_RUN,
+            "entry/index.js": "import * as ort from 'onnxruntime-web';\n" + WEBGPU_RUN,
+        },
+    )
+    unmapped = "entry/index.js" if src != "./entry" else "app.js"
+    assert found(root) == {(unmapped, 1, "jsep-import", "error")}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.detector import scan_files
-from bot.detector.scanner import MAX_SOURCE_BYTES
+from bot.detector import Scanner, scan_files
+from bot.detector.scanner import MAX_LOCKFILE_BYTES, MAX_SOURCE_BYTES
 
 IMPORT = b"import * as ort from 'onnxruntime-web';\n"
 WEBGPU = b"export const o = { executionProviders: ['webgpu'] };\n"
@@ -44,6 +44,32 @@ def test_files_under_node_modules_and_ignore_globs_are_not_scanned() -> None:
     ]
     report = scan_files(files, ignore=["vendor/", "*.test.js"])
     assert [f.path for f in report.findings] == ["src/d.js"]
+
+
+def test_ignore_globs_match_below_a_folder_at_any_depth_and_by_file_name() -> None:
+    """`dir/` anywhere in the path, `**/name` also at the top, a bare name in any folder."""
+    files = [
+        ("packages/app/vendor/b.js", IMPORT),
+        ("gen.js", IMPORT),
+        ("src/generated.js", IMPORT),
+        ("src/d.js", IMPORT),
+        ("use.js", WEBGPU),
+    ]
+    report = scan_files(files, ignore=["vendor/", "**/gen.js", " generated.js "])
+    assert [f.path for f in report.findings] == ["src/d.js"]
+
+
+def test_a_file_too_large_to_read_is_noted_with_the_cap_of_its_kind() -> None:
+    """A lockfile's cap is its own, larger one; anything else has the source cap."""
+    scanner = Scanner()
+    scanner.too_large("web/package-lock.json", MAX_LOCKFILE_BYTES + 1)
+    scanner.too_large("dist/app.js", MAX_SOURCE_BYTES + 1)
+    report = scanner.finish()
+    assert report.skipped["too-large"] == 2
+    assert report.notes == [
+        f"web/package-lock.json: not scanned, {MAX_LOCKFILE_BYTES + 1:,} bytes is over the {MAX_LOCKFILE_BYTES:,}-byte cap",
+        f"dist/app.js: not scanned, {MAX_SOURCE_BYTES + 1:,} bytes is over the {MAX_SOURCE_BYTES:,}-byte cap",
+    ]
 
 
 def test_a_file_without_the_package_name_is_not_parsed() -> None:

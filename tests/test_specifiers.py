@@ -46,7 +46,12 @@ JSD = "https://cdn.jsdelivr.net/npm/onnxruntime-web"
         ),
         (f"{JSD}@1.26.0/all/+esm", "./all", "1.26.0", f"{JSD}@1.26.0/dist/ort.webgpu.bundle.min.mjs"),
         (f"{JSD}@1.26.0/all", "./all", "1.26.0", f"{JSD}@1.26.0/dist/ort.webgpu.min.js"),
-        ("https://esm.sh/onnxruntime-web@1.26.0/all", "./all", "1.26.0", "https://esm.sh/onnxruntime-web@1.26.0/webgpu"),
+        (
+            "https://esm.sh/onnxruntime-web@1.26.0/all",
+            "./all",
+            "1.26.0",
+            "https://esm.sh/onnxruntime-web@1.26.0/webgpu",
+        ),
         (
             "/node_modules/onnxruntime-web/dist/ort.bundle.min.mjs",
             ".",
