@@ -561,3 +561,46 @@ def test_a_page_s_script_is_found_however_its_src_is_written(src: str, tmp_path:
     )
     unmapped = "entry/index.js" if src != "./entry" else "app.js"
     assert found(root) == {(unmapped, 1, "jsep-import", "error")}
+
+
+def _npm_lock(versions: dict[str, str]) -> str:
+    packages = {"": {}, **{f"node_modules/{name}": {"version": v} for name, v in versions.items()}}
+    return json.dumps({"lockfileVersion": 3, "packages": packages}, indent=2)
+
+
+def test_a_stale_lockfile_is_pointed_at_on_the_row_that_installs_the_old_release(tmp_path: Path) -> None:
+    """The finding names the lockfile below its folder and the entry's own line (without its CRLF)."""
+    lock = _npm_lock({"@huggingface/transformers": "4.3.0", "onnxruntime-web": "1.20.1"}).replace("\n", "\r\n")
+    root = write(
+        tmp_path,
+        {
+            "web/package.json": '{"dependencies": {"onnxruntime-web": "^1.30.0"}}',
+            "web/src/a.js": "import * as ort from 'onnxruntime-web/webgpu';\n" + WEBGPU_RUN,
+        },
+    )
+    (root / "web/package-lock.json").write_bytes(lock.encode())
+    (finding,) = scan_dir(root).findings
+    assert (finding.path, finding.line, finding.column, finding.rule) == (
+        "web/package-lock.json",
+        8,
+        1,
+        "lockfile-version",
+    )
+    assert finding.original == '    "node_modules/onnxruntime-web": {'
+    assert "still installs onnxruntime-web `1.20.1`" in finding.message
+
+
+@pytest.mark.parametrize(("installed", "severity"), [("4.3.0", "warning"), ("3.1.0", "error"), (None, "error")])
+def test_the_wrapper_release_the_lockfile_installs_decides_how_loud_its_range_is(
+    installed: str | None, severity: str, tmp_path: Path
+) -> None:
+    """A range that admits a JSEP release of transformers.js is an error only when that is what gets installed."""
+    files = {
+        "web/package.json": '{"dependencies": {"onnxruntime-web": "^1.30.0", "@huggingface/transformers": ">=3.0.0"}}',
+        "web/src/a.js": "import { pipeline } from '@huggingface/transformers';\npipeline('x', 'm', { device: 'webgpu' });\n",
+    }
+    if installed:
+        files["web/package-lock.json"] = _npm_lock(
+            {"@huggingface/transformers": installed, "onnxruntime-web": "1.30.0"}
+        )
+    assert found(write(tmp_path, files)) == {("web/package.json", 1, "wrapper-version", severity)}

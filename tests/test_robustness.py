@@ -102,3 +102,28 @@ def test_random_input_never_crashes(data: bytes, path: str) -> None:
     assert report.files_scanned == (0 if path in ("package.json", "yarn.lock") else 1)
     for finding in report.findings:
         assert finding.line >= 1 and finding.column >= 1
+
+
+def test_the_summary_counts_what_a_user_sees_and_what_is_hidden() -> None:
+    """Quiet (info) findings are hidden unless asked for, and counted either way."""
+    report = scan_files(
+        [
+            ("cpu/a.js", IMPORT),
+            ("gpu/b.js", IMPORT + WEBGPU),
+            ("gpu/c.js", IMPORT + WEBGPU),
+            ("x.js", b"\x00onnxruntime-web"),
+        ]
+    )
+    assert report.summary() == {
+        "files_scanned": 4,  # a skipped file was looked at too
+        "findings": 2,
+        "errors": 2,
+        "warnings": 0,
+        "info": 0,
+        "hidden": 1,
+        "skipped": {"binary": 1},
+        "notes": [],
+    }
+    shown = report.summary(include_info=True)
+    assert (shown["findings"], shown["info"], shown["hidden"]) == (3, 1, 0)
+    assert [f.path for f in report.shown()] == ["gpu/b.js", "gpu/c.js"]
