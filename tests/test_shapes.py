@@ -116,3 +116,32 @@ def test_a_webgpu_string_that_requests_nothing_leaves_the_import_a_note(code: st
     """'webgpu' outside a provider list, device or provider name does not pass the gate."""
     (finding,) = scan_dir(write(tmp_path, {"src/app.js": LOAD + code + "\n"})).findings
     assert (finding.rule, finding.severity) == ("jsep-import", "info")
+
+
+def test_an_import_map_s_scoped_mapping_is_a_cdn_load(tmp_path: Path) -> None:
+    """`scopes` map imports like `imports` do: a JSEP bundle there is loaded."""
+    mapping = '"onnxruntime-web": "https://cdn.jsdelivr.net/npm/onnxruntime-web@1.26.0/dist/ort.all.min.mjs"'
+    root = write(
+        tmp_path,
+        {
+            "importmap.json": '{\n  "scopes": {\n    "/app/": {\n      ' + mapping + "\n    }\n  }\n}\n",
+            "use.js": "export const o = { executionProviders: ['webgpu'] };\n",
+        },
+    )
+    assert [(f.path, f.line, f.rule) for f in scan_dir(root).findings] == [("importmap.json", 4, "jsep-cdn")]
+
+
+ASTRO_CODE = (
+    "import * as ort from 'onnxruntime-web';\nort.InferenceSession.create('m', { executionProviders: ['webgpu'] });\n"
+)
+
+
+def test_astro_frontmatter_after_blank_lines_is_code(tmp_path: Path) -> None:
+    root = write(tmp_path, {"src/pages/a.astro": "\n\n---\n" + ASTRO_CODE + "---\n<p>Hello</p>\n"})
+    assert [(f.line, f.rule) for f in scan_dir(root).findings] == [(4, "jsep-import")]
+
+
+def test_an_unclosed_astro_frontmatter_is_not_code(tmp_path: Path) -> None:
+    """Without its closing fence, what follows `---` is not a component script: nothing is read as code."""
+    root = write(tmp_path, {"src/pages/a.astro": "---\n" + ASTRO_CODE})
+    assert scan_dir(root).findings == []
