@@ -145,3 +145,26 @@ def test_an_unclosed_astro_frontmatter_is_not_code(tmp_path: Path) -> None:
     """Without its closing fence, what follows `---` is not a component script: nothing is read as code."""
     root = write(tmp_path, {"src/pages/a.astro": "---\n" + ASTRO_CODE})
     assert scan_dir(root).findings == []
+
+
+NATIVE = (
+    "import * as ort from 'onnxruntime-web/webgpu';\n"
+    "ort.InferenceSession.create('m', { executionProviders: ['webgpu'] });\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "column"),
+    [
+        ("ort.env.webgpu.powerPreference = 'high-performance';", 16),
+        ("window.ort.env.webgpu.profiling = {};", 23),
+        ("ort.env.webgl.powerPreference = 'x';", None),  # WebGL's flags are not WebGPU's
+        ("ort.env.webgpu.validateInput = true;", None),  # a flag the native EP reads
+        ("ort.envs.webgpu.adapter = a;", None),
+    ],
+)
+def test_a_webgpu_flag_the_native_backend_ignores_is_noted_where_it_is_set(
+    line: str, column: int | None, tmp_path: Path
+) -> None:
+    found = [(f.line, f.column, f.rule) for f in scan_dir(write(tmp_path, {"a.js": NATIVE + line + "\n"})).findings]
+    assert found == ([(3, column, "native-ignored-flag")] if column else [])
