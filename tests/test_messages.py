@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.backends import compare, table
+from bot.detector import scan_files
 from bot.detector.findings import Finding, Report
 from bot.detector.rules import RULES
 from bot.detector.specifiers import classify
@@ -80,3 +81,19 @@ def test_each_claim_agrees_with_the_suggested_line(pattern: str, check: Check) -
         if not check(match[1], finding, report)
     ]
     assert checked == []
+
+
+def _cdn_message(version: str) -> str:
+    url = f"https://cdn.jsdelivr.net/npm/onnxruntime-web@{version}/dist/ort.min.js"
+    (finding,) = scan_files([("index.html", f'<script src="{url}"></script>\n'.encode())]).findings
+    return finding.message
+
+
+def test_a_url_below_the_native_release_says_its_fix_pins_the_latest() -> None:
+    """The fixed URL is shown once, as code (not code inside code); a URL already on a native release says nothing."""
+    native_url = f"`https://cdn.jsdelivr.net/npm/onnxruntime-web@{table().latest}/dist/ort.webgpu.min.js`"
+    assert _cdn_message("1.22.0").endswith(
+        f" No onnxruntime-web release before 1.23.0 has the native WebGPU EP, so {native_url} is the native URL: "
+        f"it pins {table().latest}."
+    )
+    assert "No onnxruntime-web release before" not in _cdn_message("1.26.0")

@@ -164,9 +164,7 @@ def _old_version(is_url: bool, old: bool, words: dict[str, str]) -> str:
     """What an old version adds: a URL's suggestion pins the latest release; an import needs the range raised."""
     if not old:
         return ""
-    if is_url:
-        return messages.OLD_URL.format(native=words["native"], fix=markdown.code(words["fix"]), latest=words["latest"])
-    return messages.OLD_NATIVE.format(**words)
+    return (messages.OLD_URL if is_url else messages.OLD_NATIVE).format(**words)
 
 
 def _finding(at: Place | RangeLine, rule: str, severity: str, message: str, fix: str | None, loud: bool) -> Finding:
