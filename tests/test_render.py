@@ -165,16 +165,17 @@ def test_the_fix_pull_request_body_lists_what_is_left_and_what_to_do() -> None:
     body = render.fix_pull_body(plan([finding()], [finding(rule="mixed-entry", replacement=None)], ["run npm i"]), "M")
     assert "\n**Left for you** (no one-line fix):\n- `src/a.js` line 3 · `mixed-entry`" in body
     assert "\n**To do by hand**:\n- run npm i\n" in body
+    assert "**What this pull request changes** (one commit):\n- switch 1 import(s) to onnxruntime-web/webgpu\n" in body
     assert body.endswith("\n\nM")
     bare = render.fix_pull_body(plan([finding()]), "M")
     assert "Left for you" not in bare and "To do by hand" not in bare
 
 
 def test_the_lockfile_note_quotes_the_package_manager_indented_under_it() -> None:
-    note = render.lockfile_note("web/package.json", "npm install", "npm is not installed", "npm ERR! x\nsecond")
+    note = render.lockfile_note("web/package.json", "npm install", "npm is not installed", "npm ERR! x\n\nsecond")
     assert note.startswith("The range in `web/package.json` was left as it is: ")
     assert "(npm is not installed)" in note and "run `npm install` yourself" in note
-    assert note.endswith(".\n\n  ```\n  npm ERR! x\n  second\n  ```")
+    assert note.endswith(".\n\n  ```\n  npm ERR! x\n  \n  second\n  ```")  # a blank line too stays in the item
     assert render.lockfile_note("package.json", "npm install", "r").endswith("then commit the lockfile.")
 
 
@@ -258,7 +259,9 @@ def test_the_audit_table_has_a_row_per_repository_and_a_total() -> None:
     assert table.startswith(render.AUDIT_TABLE_HEAD)
     assert "| o/a | opened | 3 | jsep-cdn ×1, jsep-import ×2 | `.`: `1` |\n| o/b | clean | 0 | – | – |\n" in table
     assert table.endswith("\n2 repositories, 1 with findings. Issues were written.\n")
-    assert "Nothing was written (add --write" in render.audit_table(rows, wrote=False)
+    assert render.audit_table(rows, wrote=False).endswith(
+        " with findings. Nothing was written (add --write to open or update the issues).\n"
+    )
 
 
 # --- the org-wide view ----------------------------------------------------------------------------
@@ -266,7 +269,11 @@ def test_the_audit_table_has_a_row_per_repository_and_a_total() -> None:
 
 def test_the_org_issue_has_a_box_per_repository_and_reads_back_the_ticked_ones() -> None:
     rows = {
-        "o/b": {"findings": 2, "summary": {"by_rule": {"jsep-import": 2}, "versions": "`.`: `1`"}, "issue": 9},
+        "o/b": {
+            "findings": 3,
+            "summary": {"by_rule": {"jsep-import": 2, "jsep-cdn": 1}, "versions": "`.`: `1`"},
+            "issue": 9,
+        },
         "o/a": {},
     }
     title, body = render.org_body("o", rows, WEB)
@@ -275,7 +282,7 @@ def test_the_org_issue_has_a_box_per_repository_and_reads_back_the_ticked_ones()
     assert body.startswith(render.ORG_MARKER + "\nThe weekly ortfix audit found repositories of **o**")
     assert (
         "- [ ] **o/a**: 0 finding(s) (); onnxruntime-web not declared; no issue <!-- ortfix:repo=o/a -->\n"
-        f"- [ ] **o/b**: 2 finding(s) (jsep-import ×2); onnxruntime-web `.`: `1`; [audit issue]({WEB}/o/b/issues/9)"
+        f"- [ ] **o/b**: 3 finding(s) (jsep-cdn ×1, jsep-import ×2); onnxruntime-web `.`: `1`; [audit issue]({WEB}/o/b/issues/9)"
         " <!-- ortfix:repo=o/b -->"
     ) in body
     assert render.ticked(body) == set()
