@@ -92,3 +92,26 @@ def test_an_override_is_scoped_to_the_package_it_names() -> None:
         ("1.22.5", "a"),
         ("1.22.6", "b"),
     ]
+
+
+def test_an_imports_alias_loads_what_a_browser_build_resolves() -> None:
+    """The first browser condition, nested or not, is the entry; a node-only alias loads nothing in a browser."""
+    manifest = parse_manifest(
+        "package.json",
+        b'{\r\n  "imports": {\r\n'
+        b'    "#ort": { "node": "onnxruntime-node", "browser": { "import": "onnxruntime-web" } },\r\n'
+        b'    "#server": { "node": "onnxruntime-web" },\r\n'
+        b'    "#n": { "browser": 5 },\r\n'
+        b'    "ort": "onnxruntime-web"\r\n'
+        b"  },\r\n"
+        b'  "overrides": { "react": { ".": "18.0.0" } }\r\n}\r\n',
+    )
+    assert manifest is not None
+    assert [(a.row, a.value, a.line.decode()) for a in manifest.aliases] == [
+        (
+            2,
+            "onnxruntime-web",
+            '    "#ort": { "node": "onnxruntime-node", "browser": { "import": "onnxruntime-web" } },',
+        )
+    ]
+    assert manifest.ranges == ()  # "." under another package overrides that package, not onnxruntime-web
