@@ -97,3 +97,13 @@ def test_a_url_below_the_native_release_says_its_fix_pins_the_latest() -> None:
         f"it pins {table().latest}."
     )
     assert "No onnxruntime-web release before" not in _cdn_message("1.26.0")
+
+
+def test_every_message_is_filled_in() -> None:
+    """No value missing (shown as None), no placeholder left unfilled, no code span quoted twice."""
+    broken = [
+        (case, finding.path, finding.line, finding.message)
+        for case, finding, _ in FINDINGS
+        if re.search(r"\bNone\b|\{[a-z_]+\}|``", finding.message)
+    ]
+    assert broken == []
