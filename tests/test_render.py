@@ -64,8 +64,9 @@ def test_a_comment_has_the_rule_the_severity_and_a_one_click_suggestion() -> Non
 
 
 def test_a_comment_without_a_fix_has_no_suggestion_block() -> None:
-    body = render.comment_body(finding(severity=WARNING, replacement=None))
-    assert "· warning" in body and "```" not in body
+    f = finding(severity=WARNING, replacement=None)
+    marker = f"<!-- ortfix:fp={render.fingerprint(f)} -->"
+    assert render.comment_body(f) == f"**ortfix** · `jsep-import` · warning\n\njsep-import message\n\n{marker}"
 
 
 def test_a_severity_without_a_word_is_shown_as_it_is() -> None:
@@ -78,6 +79,8 @@ def test_the_review_body_lists_findings_off_the_diff_with_their_fix() -> None:
         finding(path="lib/y.js", rule="mixed-entry", replacement=None),
     )
     body = render.review_body([fixable, unfixable], "key1")
+    marker = f"<!-- ortfix:fp={render.fingerprint(unfixable)} -->"
+    assert f"\n- `lib/y.js` line 3 · `mixed-entry`: mixed-entry message\n  {marker}\n" in body
     assert body.startswith(render.REVIEW_HEADER + render.REVIEW_ELSEWHERE)
     assert "- `lib/x.js` line 9 · `jsep-import`: jsep-import message\n" in body
     assert "  Suggested: `import * as ort from 'onnxruntime-web/webgpu';`" in body
@@ -100,9 +103,9 @@ def test_the_mixed_entry_sentence_counts_each_package_s_loads() -> None:
 
 
 def test_the_check_title_counts_errors_and_warnings_apart() -> None:
-    found = [finding(), finding(line=5), finding(severity=WARNING), finding(severity=INFO)]
+    found = [finding(), finding(line=5), finding(line=6), finding(severity=WARNING), finding(severity=INFO)]
     output = render.check_output(found, 10, ())
-    assert output["title"].startswith("2 error(s), 1 warning(s):")
+    assert output["title"].startswith("3 error(s), 1 warning(s):")
     assert "- `src/a.js` line 3: `jsep-import`\n- `src/a.js` line 5: `jsep-import`\n" in output["summary"]
 
 
@@ -112,6 +115,7 @@ def test_the_check_summary_lists_fifty_findings_and_counts_the_rest() -> None:
     assert "line 50:" in summary and "line 51:" not in summary
     assert "\n- … and 2 more (see the annotations)\n" in summary
     assert "more (see" not in render.check_output(found[:50], 1, ())["summary"]
+    assert "\n- … and 1 more (see" in render.check_output(found[:51], 1, ())["summary"]
 
 
 def test_a_clean_check_says_how_many_files_it_looked_at() -> None:
@@ -167,6 +171,8 @@ def test_the_fix_pull_request_body_lists_what_is_left_and_what_to_do() -> None:
     assert "\n**To do by hand**:\n- run npm i\n" in body
     assert "**What this pull request changes** (one commit):\n- switch 1 import(s) to onnxruntime-web/webgpu\n" in body
     assert body.endswith("\n\nM")
+    both = render.fix_pull_body(plan([finding()], [finding(line=1), finding(line=2)], ["a", "b"]), "M")
+    assert "\n- a\n- b\n" in both and "-->\n- `src/a.js` line 2" in both
     bare = render.fix_pull_body(plan([finding()]), "M")
     assert "Left for you" not in bare and "To do by hand" not in bare
 
@@ -183,6 +189,8 @@ def test_the_reply_after_a_push_links_the_short_commit_on_the_pushed_repository(
     reply = render.fixed_reply(plan([finding()], notes=["n"]), WEB, "fork/app", SHA, "feature")
     assert reply.startswith(f"ortfix committed [`0123456`]({WEB}/fork/app/commit/{SHA}) to `feature`:\n- switch 1")
     assert reply.endswith("\n**To do by hand**:\n- n\n")
+    plain = render.fixed_reply(plan([finding()]), WEB, "fork/app", SHA, "feature")
+    assert plain.endswith(":\n- switch 1 import(s) to onnxruntime-web/webgpu")
 
 
 def test_the_replies_that_commit_nothing() -> None:
@@ -209,6 +217,18 @@ def test_the_unified_patch_applies_with_git(tmp_path: Path) -> None:
     assert {p: (tmp_path / p).read_bytes() for p in after} == after
 
 
+def test_the_unified_patch_ends_with_the_last_line_as_it_is() -> None:
+    """Trailing spaces and the line's own last character stay; only the final newline goes."""
+    assert render.unified_patch({"a.js": b"x\n"}, {"a.js": b"let x = 1;  \n"}).endswith("\n+let x = 1;  ")
+    assert render.unified_patch({"a.js": b"x\n"}, {"a.js": b"X\n"}).endswith("\n+X")
+
+
+def test_a_file_that_is_not_utf8_still_gets_a_patch() -> None:
+    """A Latin-1 byte becomes U+FFFD in the text shown; the reply is still made."""
+    patch = render.unified_patch({"a.js": b"// caf\xe9\nold\n"}, {"a.js": b"// caf\xe9\nnew\n"})
+    assert " // caf\ufffd\n-old\n+new" in patch
+
+
 # --- the audit ------------------------------------------------------------------------------------
 
 
@@ -231,6 +251,7 @@ def test_the_audit_body_links_each_place_at_the_audited_commit() -> None:
         "| `mixed-entry` (warning) | `import * as ort from 'onnxruntime-web';` | no one-line fix: see the rule |"
         in body
     )
+    assert "` |\n| [b.js:3](" in body  # a row per line
     assert render.mixed_sentences((1,)) in body
     assert "**onnxruntime-web in use**: `.`: `^1.20.0`; `web`: `^1.22.0`, lockfile `1.22.0`\n" in body
 
