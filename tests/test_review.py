@@ -7,6 +7,7 @@ import pytest
 from bot import render
 from bot.review import MAX_INLINE, PullRequest, review_pull_request
 from bot.store import Busy, SqliteStore
+from tests.conftest import pull_request_payload
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
 
@@ -463,3 +464,17 @@ def test_a_fingerprint_pasted_by_a_person_silences_nothing(service, github) -> N
     _, second = review(service, github, pull)
     assert first.inline == second.inline == 1
     assert [c["user"]["login"] for c in pull.comments] == ["mallory", "ortfix[bot]"]
+
+
+@pytest.mark.parametrize("draft", [True, False])
+def test_a_pull_request_event_names_the_pull_request_to_review(draft: bool) -> None:
+    """GitHub's own pull_request payload: the base repository, number, head, default branch and draft flag."""
+    payload = pull_request_payload("opened", REPO, 12, "f" * 40, draft=draft)
+    payload["repository"]["default_branch"] = "trunk"
+    assert PullRequest.from_payload(payload) == PullRequest(REPO, 12, "f" * 40, "trunk", draft)
+
+
+def test_a_payload_without_the_draft_flag_is_ready_for_review() -> None:
+    payload = pull_request_payload("opened", REPO, 12, "f" * 40)
+    del payload["pull_request"]["draft"]
+    assert PullRequest.from_payload(payload).draft is False
