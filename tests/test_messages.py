@@ -8,6 +8,7 @@ URL called JSEP really is one).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 
@@ -107,3 +108,55 @@ def test_every_message_is_filled_in() -> None:
         if re.search(r"\bNone\b|\{[a-z_]+\}|``", finding.message)
     ]
     assert broken == []
+
+
+def _package(range_: str, locked: str | None, source: bytes = b"import * as ort from 'onnxruntime-web/webgpu';\n"):
+    files = [("package.json", json.dumps({"dependencies": {"onnxruntime-web": range_}}).encode()), ("src/a.js", source)]
+    if locked:
+        lock = {"lockfileVersion": 3, "packages": {"": {}, "node_modules/onnxruntime-web": {"version": locked}}}
+        files.append(("package-lock.json", json.dumps(lock).encode()))
+    return scan_files(files).findings
+
+
+@pytest.mark.parametrize(
+    ("range_", "locked", "severity", "says"),
+    [
+        ("^1.16.0", None, "warning", "There is no lockfile, so an install can get a JSEP build."),
+        ("1.20.1", None, "error", "The range pins `1.20.1` exactly and there is no lockfile"),
+        ("^1.20.0", "1.20.1", "error", "The lockfile installs 1.20.1: this package runs JSEP (or no WebGPU) today."),
+        ("^1.22.0", "1.23.0", "warning", "The lockfile already installs 1.23.0, but a fresh or downstream install"),
+    ],
+)
+def test_a_range_below_the_native_release_says_what_gets_installed(
+    range_: str, locked: str | None, severity: str, says: str
+) -> None:
+    """How loud the range is follows what installs: a pin or an old lockfile now, a new lockfile or none maybe."""
+    (finding,) = _package(range_, locked)
+    assert (finding.rule, finding.severity) == ("ort-version", severity)
+    lowest = range_.lstrip("^")
+    assert finding.message.startswith(
+        f"This range admits onnxruntime-web {lowest}, below 1.23.0, where `onnxruntime-web/webgpu` is still the JSEP backend"
+    )
+    no_webgpu = " and the bare `onnxruntime-web` entry has no WebGPU at all. "
+    assert (no_webgpu in finding.message) is (lowest != "1.22.0")  # the bare entry has JSEP WebGPU from 1.21
+    assert f" {says}" in finding.message
+    assert f"Raise the floor to {table().latest}, then refresh the lockfile" in finding.message
+
+
+def test_a_lockfile_outside_the_range_says_a_frozen_install_fails() -> None:
+    (finding,) = _package("~1.30.0", "1.31.0")
+    assert (finding.path, finding.rule, finding.severity) == ("package-lock.json", "lockfile-version", "error")
+    assert finding.message.startswith(
+        "`package-lock.json` locks onnxruntime-web `1.31.0`, which the range `~1.30.0` does not admit: "
+    )
+    assert finding.message.endswith("Run `npm install` and commit the refreshed lockfile.")
+
+
+def test_a_lockfile_is_not_judged_against_a_range_that_is_not_one() -> None:
+    assert _package("latest", "1.20.0") == []
+
+
+def test_a_stale_lockfile_under_a_native_import_is_an_error_without_a_webgpu_request() -> None:
+    """Importing `onnxruntime-web/webgpu` says WebGPU is wanted, so the JSEP build the lockfile installs matters."""
+    (finding,) = _package("^1.30.0", "1.20.0")
+    assert (finding.rule, finding.severity) == ("lockfile-version", "error")
