@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 
-from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Heartbeat, RedisStore, SqliteStore
+from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Delivery, Heartbeat, RedisStore, SqliteStore
 from tests.conftest import Clock
 
 
@@ -244,3 +244,24 @@ def test_an_accept_cut_short_by_redis_leaves_nothing_unrunnable(redis_url) -> No
     again = store.accept("d1", "pull_request", "opened", b"{}")
     clock.now += 61
     assert again or store.orphans(queued_grace=60) == ["d1"]
+
+
+def test_a_delivery_reads_back_as_it_was_accepted(store_and_clock) -> None:
+    store, _ = store_and_clock
+    store.accept("d1", "pull_request", "synchronize", b'{"n": 1}')
+    assert store.delivery("d1") == Delivery("d1", "pull_request", "synchronize", "queued", 0, b'{"n": 1}')
+    assert store.delivery("d2") is None
+    store.start("d1")
+    store.finish("d1", FAILED)
+    assert store.delivery("d1") == Delivery("d1", "pull_request", "synchronize", FAILED, 1, b'{"n": 1}')
+
+
+def test_a_checkpoint_moves_the_log_into_the_database_file(tmp_path) -> None:
+    """What was written reaches the main file (a copy of it alone holds the data) without closing anything."""
+    path = tmp_path / "s.db"
+    store = SqliteStore(str(path))
+    store.put("k", "v" * 10_000)
+    store.checkpoint()
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(path.read_bytes())
+    assert SqliteStore(str(copy)).get("k") == "v" * 10_000
