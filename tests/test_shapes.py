@@ -62,6 +62,7 @@ def test_a_preload_under_a_hash_keeps_its_jsep_name(tmp_path: Path, capsys: pyte
 
 
 LOAD = "import * as ort from 'onnxruntime-web';\n"
+WEBGPU_USE = "export const o = { executionProviders: ['webgpu'] };\n"
 # Each asks for WebGPU in a form computed at run time (from the shapes of public repositories).
 COMPUTED = {
     "ternary list": "ort.InferenceSession.create(m, { executionProviders: gpu ? ['webgpu', 'wasm'] : ['wasm'] });",
@@ -168,3 +169,16 @@ def test_a_webgpu_flag_the_native_backend_ignores_is_noted_where_it_is_set(
 ) -> None:
     found = [(f.line, f.column, f.rule) for f in scan_dir(write(tmp_path, {"a.js": NATIVE + line + "\n"})).findings]
     assert found == ([(3, column, "native-ignored-flag")] if column else [])
+
+
+@pytest.mark.parametrize("lang", ['lang="ts"', "lang=' TS '", 'lang="typescript"'])
+def test_a_typescript_script_block_is_read_as_typescript(lang: str, tmp_path: Path) -> None:
+    """A type-only import in `<script lang="ts">` loads nothing (read as JavaScript it would look like a load)."""
+    page = f"<script {lang}>\nimport type {{ InferenceSession }} from 'onnxruntime-web';\nlet s: InferenceSession;\n</script>\n"
+    assert scan_dir(write(tmp_path, {"src/App.vue": page, "use.js": WEBGPU_USE})).findings == []
+
+
+def test_a_page_s_inline_module_after_an_external_script_is_read(tmp_path: Path) -> None:
+    page = '<script src="x.js"></script>\n<script type="module">\nimport * as ort from "onnxruntime-web";\n</script>\n'
+    found = scan_dir(write(tmp_path, {"index.html": page})).findings
+    assert [(f.path, f.line, f.rule) for f in found] == [("index.html", 3, "jsep-import")]
