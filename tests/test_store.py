@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 
-from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Delivery, Heartbeat, RedisStore, SqliteStore
+from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Delivery, Heartbeat, RedisStore, SqliteStore, open_store
 from tests.conftest import Clock
 
 
@@ -265,3 +265,42 @@ def test_a_checkpoint_moves_the_log_into_the_database_file(tmp_path) -> None:
     copy = tmp_path / "copy.db"
     copy.write_bytes(path.read_bytes())
     assert SqliteStore(str(copy)).get("k") == "v" * 10_000
+
+
+def test_a_renewed_lease_keeps_a_running_delivery_from_the_sweep(store_and_clock) -> None:
+    """The heartbeat's renew counts from now: past the first lease the job is still live, past the renewed one not."""
+    store, clock = store_and_clock
+    store.accept("d1", "pull_request", "opened", b"{}")
+    store.start("d1")
+    clock.now += LEASE_SECONDS - 1
+    store.renew("d1")
+    clock.now += 2
+    assert store.orphans(queued_grace=60) == []
+    clock.now += LEASE_SECONDS
+    assert store.orphans(queued_grace=60) == ["d1"]
+
+
+def test_lapse_running_ends_every_running_job_and_only_job_length_locks(store_and_clock) -> None:
+    store, _ = store_and_clock
+    for delivery in ("d1", "d2", "d3"):
+        store.accept(delivery, "pull_request", "opened", delivery.encode())
+        store.start(delivery)
+    assert store.acquire("job", store.lease) and store.acquire("longer", store.lease + 5)
+    assert sorted(store.lapse_running()) == ["d1", "d2", "d3"]
+    assert sorted(store.orphans(queued_grace=60)) == ["d1", "d2", "d3"]
+    assert store.acquire("job", 1) and store.acquire("longer", 1) is None
+
+
+def test_a_queued_delivery_is_no_orphan_within_its_grace(store_and_clock) -> None:
+    store, clock = store_and_clock
+    store.accept("d1", "pull_request", "opened", b"{}")
+    clock.now += 59
+    assert store.orphans(queued_grace=60) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "redis"])
+def test_open_store_picks_redis_when_a_url_is_set(backend: str, request, tmp_path) -> None:
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    store = open_store(url, str(tmp_path / "s.db"), lease=7)
+    assert isinstance(store, RedisStore if url else SqliteStore) and store.lease == 7
+    assert store.accept("d1", "ping", "", b"{}") and store.delivery("d1") is not None
