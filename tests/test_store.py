@@ -304,3 +304,27 @@ def test_open_store_picks_redis_when_a_url_is_set(backend: str, request, tmp_pat
     store = open_store(url, str(tmp_path / "s.db"), lease=7)
     assert isinstance(store, RedisStore if url else SqliteStore) and store.lease == 7
     assert store.accept("d1", "ping", "", b"{}") and store.delivery("d1") is not None
+
+
+def test_an_accepted_delivery_is_counted_as_queued(store_and_clock) -> None:
+    store, _ = store_and_clock
+    store.accept("d1", "push", "", b"{}")
+    assert store.series() == [("ortfix_deliveries_total", {"event": "push", "outcome": "queued"}, 1.0)]
+
+
+def test_a_heartbeat_that_cannot_reach_the_store_logs_and_beats_again(tmp_path, caplog) -> None:
+    """A store briefly away (a Redis restart) costs one beat, logged with its traceback, not the heartbeat."""
+    store = SqliteStore(str(tmp_path / "s.db"), lease=0.15)
+    renewals = []
+
+    def renew(delivery_id: str) -> None:
+        renewals.append(delivery_id)
+        if len(renewals) == 1:
+            raise redis.ConnectionError("Connection refused")
+
+    store.renew = renew  # type: ignore[method-assign]
+    with caplog.at_level("WARNING", logger="ortfix.store"), Heartbeat(store, "d1"):
+        time.sleep(0.4)
+    assert len(renewals) >= 2
+    (record,) = [r for r in caplog.records if r.getMessage() == "heartbeat.failed"]
+    assert record.exc_info and isinstance(record.exc_info[1], redis.ConnectionError)
