@@ -272,10 +272,11 @@ def test_a_review_post_that_failed_with_502_is_not_posted_twice(service, github)
     assert len(pull.reviews) == 1
 
 
-def test_a_review_post_lost_to_a_502_is_posted_once_more(service, github) -> None:
-    """A 502 that stored nothing: the review is posted again, once."""
+@pytest.mark.parametrize("status", [500, 502])
+def test_a_review_post_lost_to_a_5xx_is_posted_once_more(service, github, status: int) -> None:
+    """A 5xx that stored nothing (500 included): the review is posted again, once."""
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
-    github.fail("POST", r"/pulls/7/reviews$", 502)
+    github.fail("POST", r"/pulls/7/reviews$", status)
     review(service, github, pull)
     assert len(pull.reviews) == 1 and github.count("POST", r"/reviews$") == 2
 
@@ -478,3 +479,14 @@ def test_a_payload_without_the_draft_flag_is_ready_for_review() -> None:
     payload = pull_request_payload("opened", REPO, 12, "f" * 40)
     del payload["pull_request"]["draft"]
     assert PullRequest.from_payload(payload).draft is False
+
+
+def test_a_lost_review_is_not_mistaken_for_an_earlier_one(service, github) -> None:
+    """Each review's marker is its own: after a 502 on the second push's review, the first one's marker is no proof."""
+    pull = make_pull(github, {"src/a.js": IMPORT + SESSION})
+    review(service, github, pull)
+    push(github, pull, {"src/b.js": IMPORT + SESSION})
+    github.fail("POST", r"/pulls/7/reviews$", 502)
+    review(service, github, pull)
+    assert len(pull.reviews) == 2
+    assert sorted((c["path"], c["line"]) for c in pull.comments) == [("src/a.js", 1), ("src/b.js", 1)]
