@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import time
 
 import pytest
 import redis
 
-from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Delivery, Heartbeat, RedisStore, SqliteStore, open_store
+from bot.store import (
+    DONE,
+    FAILED,
+    LEASE_SECONDS,
+    Busy,
+    Delivery,
+    Heartbeat,
+    RedisStore,
+    SqliteStore,
+    open_store,
+    private_file,
+)
 from tests.conftest import Clock
 
 
@@ -328,3 +340,51 @@ def test_a_heartbeat_that_cannot_reach_the_store_logs_and_beats_again(tmp_path, 
     assert len(renewals) >= 2
     (record,) = [r for r in caplog.records if r.getMessage() == "heartbeat.failed"]
     assert record.exc_info and isinstance(record.exc_info[1], redis.ConnectionError)
+
+
+def test_the_database_file_is_private_and_a_memory_database_makes_none(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "s.db"
+    path.write_bytes(b"")
+    path.chmod(0o644)
+    SqliteStore(str(path))
+    assert path.stat().st_mode & 0o777 == 0o600
+    monkeypatch.chdir(tmp_path)
+    private_file(":memory:")
+    private_file("file:shared.db?mode=memory&cache=shared")
+    assert [p.name for p in tmp_path.iterdir() if not p.name.startswith("s.db")] == []
+
+
+def test_a_database_from_before_lock_owners_is_upgraded(tmp_path) -> None:
+    import sqlite3
+
+    path = str(tmp_path / "old.db")
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE ortfix_locks (name TEXT PRIMARY KEY, expires REAL)")
+    store = SqliteStore(path)
+    owner = store.acquire("pr:a#1", 30)
+    assert owner and store.acquire("pr:a#1", 30) is None
+    store.release("pr:a#1", owner)
+    assert store.acquire("pr:a#1", 30)
+
+
+def test_labels_are_one_series_whatever_their_order(store_and_clock) -> None:
+    store, _ = store_and_clock
+    store.add("c", {"b": "1", "a": "2"})
+    store.add("c", {"a": "2", "b": "1"})
+    assert store.series() == [("c", {"a": "2", "b": "1"}, 2.0)]
+
+
+def test_a_delivery_finished_without_running_is_no_orphan(store_and_clock) -> None:
+    store, clock = store_and_clock
+    store.accept("d1", "ping", "", b"{}")
+    store.finish("d1", DONE)
+    clock.now += 3600
+    assert store.orphans(queued_grace=60) == []
+
+
+def test_redis_records_keep_their_names_under_the_prefix(redis_url) -> None:
+    """Hosts on different versions share these keys during a rolling deploy: their names are a format."""
+    store = RedisStore(redis_url, clock=Clock())
+    body = b'{"n": 1}'
+    store.accept("d1", "push", "", body)
+    assert store.redis.exists("ortfix:delivery:d1", f"ortfix:body:{hashlib.sha256(body).hexdigest()}") == 2
