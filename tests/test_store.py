@@ -388,3 +388,16 @@ def test_redis_records_keep_their_names_under_the_prefix(redis_url) -> None:
     body = b'{"n": 1}'
     store.accept("d1", "push", "", body)
     assert store.redis.exists("ortfix:delivery:d1", f"ortfix:body:{hashlib.sha256(body).hexdigest()}") == 2
+
+
+def test_a_claimed_orphan_still_not_done_is_offered_again_after_the_grace(store_and_clock) -> None:
+    """A sweep that claimed it and then died must not hide it for ever."""
+    store, clock = store_and_clock
+    store.accept("d1", "pull_request", "opened", b"{}")
+    store.start("d1")
+    clock.now += LEASE_SECONDS + 1
+    assert store.orphans(queued_grace=60) == ["d1"]
+    clock.now += 30
+    assert store.orphans(queued_grace=60) == []
+    clock.now += 31
+    assert store.orphans(queued_grace=60) == ["d1"]
