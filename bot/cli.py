@@ -264,9 +264,10 @@ def _checked(settings) -> bool:
 
 
 def _consume(settings) -> int:
-    from bot.jobs import build, sweep_often
+    from bot.jobs import adopt_list_queue, build, sweep_often
 
     service = build(settings)
+    adopt_list_queue(service.huey)
     service.sweep()  # after a crash, redo what the dead worker left at once, not at the next periodic sweep
     stop = threading.Event()
     threading.Thread(target=sweep_often, args=(service, stop), name="ortfix-sweep", daemon=True).start()

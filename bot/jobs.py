@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from huey import Huey, RedisHuey, crontab
+import redis
+from huey import Huey, PriorityRedisHuey, crontab
 from huey.storage import SqliteStorage
 
 from bot import audit, commands, events, fix, render, routing
@@ -32,6 +33,8 @@ QUEUED_GRACE = 900.0  # a delivery queued this long was lost between the store a
 EMPTY_QUEUE_GRACE = 60.0  # …or this long, when the queue is empty (its task was taken by a worker that died)
 AUDIT_KEY_TTL = 8 * 24 * 3600  # a week's audit key outlives the week
 ORG_SUMMARY_AFTER = 600.0  # seconds after the last repository's audit starts
+# A delivery the sweep queues again (its worker died) runs next, not behind the backlog that built up meanwhile.
+REQUEUED_PRIORITY = 10
 
 
 @dataclass
@@ -69,7 +72,7 @@ class _SqliteStorage(SqliteStorage):
 
 def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
-        return RedisHuey("ortfix", url=settings.redis_url)
+        return PriorityRedisHuey("ortfix", url=settings.redis_url)  # a sorted set: priorities, as on SQLite
     private_file(settings.db_path)
     return Huey("ortfix", storage_class=_SqliteStorage, filename=settings.db_path, timeout=30)
 
@@ -120,7 +123,7 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
         grace = EMPTY_QUEUE_GRACE if service.huey.pending_count() == 0 else QUEUED_GRACE
         for delivery_id in service.store.orphans(grace):
             log.warning("delivery.requeued", extra={"delivery": delivery_id})
-            handle_delivery(delivery_id)
+            handle_delivery(delivery_id, priority=REQUEUED_PRIORITY)
 
     @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
     def requeue_orphans() -> None:
@@ -134,6 +137,26 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
     service.audit_week = audit_week.call_local
     service.org_summary = org_summary
     return service
+
+
+def adopt_list_queue(huey: Huey) -> int:
+    """Move tasks queued by an ortfix from before priorities (a Redis list) into the priority queue.
+
+    The priority queue is a sorted set under the same key, so the list is renamed aside first. Returns how many.
+    """
+    storage = huey.storage
+    if not isinstance(storage, PriorityRedisHuey.storage_class) or storage.conn.type(storage.queue_key) != b"list":
+        return 0
+    aside = f"{storage.queue_key}.list"
+    try:
+        storage.conn.rename(storage.queue_key, aside)
+    except redis.ResponseError:  # another consumer starting at the same time moved it first
+        return 0
+    moved = 0
+    while (data := storage.conn.rpop(aside)) is not None:  # oldest first, as the list would have served them
+        storage.enqueue(data)
+        moved += 1
+    return moved
 
 
 def sweep_often(service: Service, stop: threading.Event) -> None:
