@@ -171,6 +171,7 @@ SETUP_NEEDS_PUBLIC_URL = (
 
 
 CONSUMER_NICENESS = 10  # `ortfix serve`'s consumer, below its web server
+CHECKPOINT_SECONDS = 1.0  # the consumer's checkpoints: often enough that a webhook never reaches store.CHECKPOINT_PAGES
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -264,13 +265,15 @@ def _checked(settings) -> bool:
 
 
 def _consume(settings) -> int:
-    from bot.jobs import adopt_list_queue, build, sweep_often
+    from bot.jobs import adopt_list_queue, build, every
 
     service = build(settings)
     adopt_list_queue(service.huey)
     service.sweep()  # after a crash, redo what the dead worker left at once, not at the next periodic sweep
     stop = threading.Event()
-    threading.Thread(target=sweep_often, args=(service, stop), name="ortfix-sweep", daemon=True).start()
+    # a killed worker's job is redone within about a lease; the write-ahead log is folded in here, not by a webhook
+    for seconds, action in ((service.store.lease / 3, service.sweep), (CHECKPOINT_SECONDS, service.store.checkpoint)):
+        threading.Thread(target=every, args=(seconds, action, stop), daemon=True).start()
     consumer = service.huey.create_consumer(
         workers=settings.workers, worker_type="thread", periodic=True, graceful_signal="TERM", shutdown_timeout=25
     )

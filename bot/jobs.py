@@ -10,7 +10,8 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,7 @@ from bot.github_client import GitHubApp, GitHubClient, GitHubError
 from bot.logs import JOB_CONTEXT
 from bot.review import PullRequest, load_config, review_pull_request
 from bot.settings import Settings
-from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, open_store, private_file
+from bot.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, WriteLock, open_store, private_file
 
 log = logging.getLogger("ortfix.jobs")
 
@@ -62,6 +63,16 @@ class _SqliteStorage(SqliteStorage):
     which is what p99 latency under concurrent deliveries is made of
     (bench/webhook_bench.py).
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.write_lock = WriteLock(kwargs["filename"])
+        super().__init__(*args, **kwargs)
+
+    @contextmanager
+    def db(self, commit: bool = False, close: bool = False) -> Iterator[Any]:
+        """huey's transaction, under the store's write lock when it writes."""
+        with self.write_lock() if commit else nullcontext(), super().db(commit, close) as cursor:
+            yield cursor
 
     def _create_connection(self):
         connection = super()._create_connection()
@@ -128,7 +139,6 @@ def build(settings: Settings, store: Store | None = None, huey: Huey | None = No
     @service.huey.periodic_task(crontab(minute="*"), name="requeue_orphans")
     def requeue_orphans() -> None:
         sweep()
-        service.store.checkpoint()
 
     service.enqueue = handle_delivery
     service.sweep = sweep
@@ -159,13 +169,13 @@ def adopt_list_queue(huey: Huey) -> int:
     return moved
 
 
-def sweep_often(service: Service, stop: threading.Event) -> None:
-    """Sweep every third of a lease, so a killed worker's job is redone within about a lease, not a minute more."""
-    while not stop.wait(service.store.lease / 3):
+def every(seconds: float, action: Callable[[], object], stop: threading.Event) -> None:
+    """Run `action` every `seconds` until `stop` is set (the consumer's sweep and checkpoints, in threads)."""
+    while not stop.wait(seconds):
         try:
-            service.sweep()
+            action()
         except Exception:  # the store is briefly away (a Redis restart): the next round tries again
-            log.warning("sweep.failed", exc_info=True)
+            log.warning("housekeeping.failed", extra={"action": getattr(action, "__name__", "")}, exc_info=True)
 
 
 def _crontab(spec: str):
@@ -278,9 +288,11 @@ def run_delivery(service: Service, delivery_id: str) -> None:
         log.exception("job.failed")
         raise
     finally:
-        store.finish(delivery_id, status)
-        store.add("ortfix_jobs_total", {"job": job or "none", "outcome": status})
-        store.add("ortfix_job_seconds_total", {"job": job or "none"}, time.monotonic() - started)
+        counts = [
+            ("ortfix_jobs_total", {"job": job or "none", "outcome": status}, 1),
+            ("ortfix_job_seconds_total", {"job": job or "none"}, time.monotonic() - started),
+        ]
+        store.finish(delivery_id, status, counts)  # one write: the consumer's writes are what webhooks wait behind
         JOB_CONTEXT.reset(token)
 
 

@@ -7,6 +7,7 @@ same records; the clock is passed in so tests need not sleep.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -16,7 +17,7 @@ import sqlite3
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -28,8 +29,8 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 # A job whose lease is not renewed for this long is presumed dead (its worker killed) and is redone. A live job
 # renews it (Heartbeat) every third of it, so a long job is never taken from a live worker.
 LEASE_SECONDS = 30
-# Checkpoints copy the write-ahead log into the database and fsync it: slow. Webhook requests only start one
-# past 40 MB of log; the worker's sweep checkpoints every minute (checkpoint()), off the request path.
+# Checkpoints copy the write-ahead log into the database and fsync it: slow. The consumer checkpoints every second
+# (checkpoint()), off the request path and outside the write lock; a webhook request only starts one past 40 MB of log.
 CHECKPOINT_PAGES = 10_000
 
 
@@ -45,6 +46,9 @@ class Delivery:
     status: str
     attempts: int
     body: bytes
+
+
+Counts = Iterable[tuple[str, dict[str, str], float]]  # (counter, labels, amount)
 
 
 class Store(Protocol):
@@ -82,7 +86,9 @@ class Store(Protocol):
         """
         ...
 
-    def finish(self, delivery_id: str, status: str) -> None: ...
+    def finish(self, delivery_id: str, status: str, counts: Counts = ()) -> None:
+        """Mark a delivery done or failed, and add `counts` to their counters in the same write."""
+        ...
 
     def orphans(self, queued_grace: float) -> list[str]:
         """Deliveries to queue again: running past their lease, or queued longer than `queued_grace`."""
@@ -142,6 +148,43 @@ def private_file(path: str) -> None:
     if path != ":memory:" and not path.startswith("file:"):
         os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
         os.chmod(path, 0o600)
+
+
+class WriteLock:
+    """One SQLite writer at a time across processes, each waiting in the kernel (flock) until the lock is free.
+
+    SQLite's own wait (busy_timeout) polls, sleeping 1, 2, 5, 10, 15, 20, 25 ms… between tries, so a webhook
+    that meets a write of the consumer's waited milliseconds, often tens, for a lock held for microseconds. Every
+    write transaction of the store and of huey's queue on one database file takes this lock first. It only orders
+    the waiters: SQLite's own lock still guards the data (the kernel frees a killed holder's flock).
+    A lock is per open file, so each thread (threads have their own connections) opens its own, closed with it.
+    """
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}.lock"
+        self._local = threading.local()
+        private_file(self.path)
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        file = getattr(self._local, "file", None)
+        if file is None:
+            file = self._local.file = _LockFile(self.path)
+        fcntl.flock(file.fd, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(file.fd, fcntl.LOCK_UN)
+
+
+class _LockFile:
+    """A thread's descriptor of the lock file, closed when the thread (its `threading.local`) goes."""
+
+    def __init__(self, path: str) -> None:
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def __del__(self) -> None:
+        os.close(self.fd)
 
 
 _HEARTBEAT: ContextVar[Heartbeat | None] = ContextVar("ortfix_heartbeat", default=None)
@@ -213,7 +256,9 @@ class SqliteStore(_Locking):
         self.lease = lease
         self._local = threading.local()
         private_file(path)
-        with self._db() as db:
+        self.write_lock = WriteLock(path)
+        with self.write_lock():
+            db = self._db()
             db.executescript(_SCHEMA)
             if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(ortfix_locks)")}:
                 db.execute("ALTER TABLE ortfix_locks ADD COLUMN owner TEXT")  # a database from before owners
@@ -229,13 +274,24 @@ class SqliteStore(_Locking):
             self._local.connection = connection
         return connection
 
-    def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, under the write lock."""
         db = self._db()
+        with self.write_lock():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         now = self.clock()
         digest = hashlib.sha256(body).hexdigest()
         body = zlib.compress(body, 1)  # a fifth of the bytes through the write-ahead log
-        db.execute("BEGIN IMMEDIATE")  # one write, one lock: the hot path of every webhook
-        try:
+        with self._write() as db:  # one write, one lock: the hot path of every webhook
             db.execute("INSERT OR IGNORE INTO ortfix_bodies (sha256, delivery) VALUES (?, ?)", (digest, delivery_id))
             (owner,) = db.execute("SELECT delivery FROM ortfix_bodies WHERE sha256 = ?", (digest,)).fetchone()
             new = owner == delivery_id and (
@@ -252,8 +308,6 @@ class SqliteStore(_Locking):
             )
             labels = {"event": event, "outcome": "queued" if new else "duplicate"}
             self._add(db, "ortfix_deliveries_total", labels, 1)
-        finally:
-            db.execute("COMMIT")
         return bool(new)
 
     def delivery(self, delivery_id: str) -> Delivery | None:
@@ -271,39 +325,42 @@ class SqliteStore(_Locking):
 
     def start(self, delivery_id: str) -> bool:
         now = self.clock()
-        return bool(
-            self._db()
-            .execute(
+        with self._write() as db:
+            claimed = db.execute(
                 "UPDATE ortfix_deliveries SET status = ?, attempts = attempts + 1, updated = ?, lease = ? "
                 "WHERE id = ? AND (status IN (?, ?) OR status = ? AND lease < ?)",
                 (RUNNING, now, now + self.lease, delivery_id, QUEUED, FAILED, RUNNING, now),
             )
-            .rowcount
-        )
+        return bool(claimed.rowcount)
 
     def renew(self, delivery_id: str) -> None:
-        self._db().execute(
-            "UPDATE ortfix_deliveries SET lease = ? WHERE id = ? AND status = ?",
-            (self.clock() + self.lease, delivery_id, RUNNING),
-        )
+        with self._write() as db:
+            db.execute(
+                "UPDATE ortfix_deliveries SET lease = ? WHERE id = ? AND status = ?",
+                (self.clock() + self.lease, delivery_id, RUNNING),
+            )
 
     def lapse_running(self) -> list[str]:
-        db = self._db()
-        db.execute("DELETE FROM ortfix_locks WHERE expires <= ?", (self.clock() + self.lease,))
-        rows = db.execute("UPDATE ortfix_deliveries SET lease = 0, swept = 0 WHERE status = ? RETURNING id", (RUNNING,))
-        return [row[0] for row in rows]
+        with self._write() as db:
+            db.execute("DELETE FROM ortfix_locks WHERE expires <= ?", (self.clock() + self.lease,))
+            rows = db.execute(
+                "UPDATE ortfix_deliveries SET lease = 0, swept = 0 WHERE status = ? RETURNING id", (RUNNING,)
+            )
+            return [row[0] for row in rows]
 
-    def finish(self, delivery_id: str, status: str) -> None:
-        self._db().execute(
-            "UPDATE ortfix_deliveries SET status = ?, updated = ?, body = CASE WHEN ? = ? THEN x'' ELSE body END WHERE id = ?",
-            (status, self.clock(), status, DONE, delivery_id),
-        )
+    def finish(self, delivery_id: str, status: str, counts: Counts = ()) -> None:
+        with self._write() as db:
+            db.execute(
+                "UPDATE ortfix_deliveries SET status = ?, updated = ?, body = CASE WHEN ? = ? THEN x'' ELSE body END "
+                "WHERE id = ?",
+                (status, self.clock(), status, DONE, delivery_id),
+            )
+            for counter, labels, amount in counts:
+                self._add(db, counter, labels, amount)
 
     def orphans(self, queued_grace: float) -> list[str]:
-        db = self._db()
         now = self.clock()
-        db.execute("BEGIN IMMEDIATE")  # one sweeper at a time claims them
-        try:
+        with self._write() as db:  # one sweeper at a time claims them
             rows = db.execute(
                 "SELECT id FROM ortfix_deliveries WHERE (status = ? AND lease < ? OR status = ? AND updated < ?) "
                 "AND swept < ? ORDER BY updated",
@@ -312,8 +369,6 @@ class SqliteStore(_Locking):
             found = [row[0] for row in rows]
             # claimed: not an orphan again before another grace period has passed
             db.executemany("UPDATE ortfix_deliveries SET swept = ? WHERE id = ?", [(now, i) for i in found])
-        finally:
-            db.execute("COMMIT")
         return found
 
     def checkpoint(self) -> None:
@@ -322,24 +377,28 @@ class SqliteStore(_Locking):
     def acquire(self, name: str, ttl: float) -> str | None:
         now = self.clock()
         owner = secrets.token_hex(16)
-        taken = self._db().execute(
-            "INSERT INTO ortfix_locks (name, expires, owner) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET expires = excluded.expires, owner = excluded.owner WHERE expires <= ?",
-            (name, now + ttl, owner, now),
-        )
+        with self._write() as db:
+            taken = db.execute(
+                "INSERT INTO ortfix_locks (name, expires, owner) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET expires = excluded.expires, owner = excluded.owner WHERE expires <= ?",
+                (name, now + ttl, owner, now),
+            )
         return owner if taken.rowcount else None
 
     def release(self, name: str, owner: str) -> None:
-        self._db().execute("DELETE FROM ortfix_locks WHERE name = ? AND owner = ?", (name, owner))
+        with self._write() as db:
+            db.execute("DELETE FROM ortfix_locks WHERE name = ? AND owner = ?", (name, owner))
 
     def renew_lock(self, name: str, owner: str, ttl: float) -> bool:
-        renewed = self._db().execute(
-            "UPDATE ortfix_locks SET expires = ? WHERE name = ? AND owner = ?", (self.clock() + ttl, name, owner)
-        )
+        with self._write() as db:
+            renewed = db.execute(
+                "UPDATE ortfix_locks SET expires = ? WHERE name = ? AND owner = ?", (self.clock() + ttl, name, owner)
+            )
         return bool(renewed.rowcount)
 
     def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
-        self._add(self._db(), counter, labels, amount)
+        with self._write() as db:
+            self._add(db, counter, labels, amount)
 
     @staticmethod
     def _add(db: sqlite3.Connection, counter: str, labels: dict[str, str], amount: float) -> None:
@@ -350,17 +409,19 @@ class SqliteStore(_Locking):
         )
 
     def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None:
-        self._db().execute(
-            "INSERT OR REPLACE INTO ortfix_series (name, labels, value) VALUES (?, ?, ?)",
-            (gauge, _labels(labels), value),
-        )
+        with self._write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO ortfix_series (name, labels, value) VALUES (?, ?, ?)",
+                (gauge, _labels(labels), value),
+            )
 
     def series(self) -> list[tuple[str, dict[str, str], float]]:
         rows = self._db().execute("SELECT name, labels, value FROM ortfix_series ORDER BY name, labels")
         return [(name, json.loads(labels), value) for name, labels, value in rows]
 
     def put(self, key: str, value: str) -> None:
-        self._db().execute("INSERT OR REPLACE INTO ortfix_kv (key, value) VALUES (?, ?)", (key, value))
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO ortfix_kv (key, value) VALUES (?, ?)", (key, value))
 
     def get(self, key: str) -> str | None:
         row = self._db().execute("SELECT value FROM ortfix_kv WHERE key = ?", (key,)).fetchone()
@@ -476,9 +537,11 @@ class RedisStore(_Locking):
         pipe.execute()
         return running
 
-    def finish(self, delivery_id: str, status: str) -> None:
+    def finish(self, delivery_id: str, status: str, counts: Counts = ()) -> None:
         key = self._key("delivery", delivery_id)
         pipe = self.redis.pipeline()
+        for counter, labels, amount in counts:
+            pipe.hincrbyfloat(self._key("series", counter), _labels(labels), amount)
         pipe.hset(key, mapping={"status": status, "updated": self.clock()})
         if status == DONE:
             pipe.hdel(key, "body")
