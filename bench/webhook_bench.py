@@ -230,9 +230,10 @@ def main() -> None:
             stored = {row[0] for row in db.execute("SELECT id FROM ortfix_deliveries WHERE id LIKE 'bench-%'")}
     cores = os.cpu_count()
     python = sys.version.split()[0]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"{args.deliveries:,} signed {EVENT} deliveries, open loop at {args.rate:.0f}/s over {args.clients} "
-        f"connections; gunicorn --workers {args.workers}; {cores} cores, Python {python}"
+        f"connections; gunicorn --workers {args.workers}; {cores} cores, Python {python}; load average {load}"
     )
     for name, (latencies, errors, _, throughput) in results.items():
         ms = [x * 1000 for x in latencies]
