@@ -11,11 +11,12 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 import nodesemver
 
 PACKAGE = "onnxruntime-web"
+DATA = Path(__file__).parent / "data"  # a plain path, not importlib.resources: that import alone costs a scan 30 ms
 NATIVE = "native"
 JSEP = "jsep"
 NONE = "none"
@@ -59,7 +60,7 @@ class VersionTable:
 
 @lru_cache(maxsize=1)
 def table() -> VersionTable:
-    raw = json.loads(resources.files("bot").joinpath("data/onnxruntime-web.json").read_text("utf-8"))
+    raw = json.loads((DATA / "onnxruntime-web.json").read_text("utf-8"))
     return parse_table(raw)
 
 
@@ -176,5 +177,5 @@ class Wrapper:
 
 @lru_cache(maxsize=1)
 def wrappers() -> dict[str, Wrapper]:
-    raw = json.loads(resources.files("bot").joinpath("data/wrappers.json").read_text("utf-8"))
+    raw = json.loads((DATA / "wrappers.json").read_text("utf-8"))
     return {name: Wrapper(name=name, **fields) for name, fields in raw["wrappers"].items()}

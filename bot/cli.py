@@ -7,22 +7,17 @@ import dataclasses
 import json
 import os
 import posixpath
-import subprocess
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot import formats, render
+from bot import formats
 from bot.detector import INFO, Finding, Report, Scanner
 from bot.detector.lockfiles import INSTALL_COMMANDS
 from bot.detector.rules import LOCKFILE_VERSION
 from bot.detector.scanner import MAX_SOURCE_BYTES
-from bot.fixer import fix_texts
 from bot.localtree import find_root, scan_root
-from bot.refresh import http_fetchers, refresh
-from bot.writes import WriteFailed, replace_all
 
 TABLE_PATH = Path(__file__).parent / "data" / "onnxruntime-web.json"
 
@@ -44,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ortfix", description="Keep onnxruntime-web on its native WebGPU backend.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {formats.version()}")
+    parser.add_argument("--version", action=_Version, help="show the version and exit")
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
     scan = commands.add_parser("scan", help="find (and with --fix, fix) JSEP loads of onnxruntime-web")
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="a directory or a file")
@@ -100,8 +95,21 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _Version(argparse.Action):
+    """`--version`, its answer looked up only when asked (reading the installed metadata takes a scan's 30 ms)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str) -> None:
+        super().__init__(option_strings, argparse.SUPPRESS, default=argparse.SUPPRESS, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"{parser.prog} {formats.version()}")
+        parser.exit()
+
+
 def _install_tools(args: argparse.Namespace) -> int:
     """The package managers lockfile refreshes run, at the exact versions ortfix pins, without install scripts."""
+    import subprocess
+
     from bot import settings
     from bot.lockfile_refresh import install_tools
 
@@ -130,6 +138,8 @@ def _scan(args: argparse.Namespace) -> int:
     scans = _scan_paths(args)
     changed: list[Path] = []
     if args.fix:
+        from bot.writes import WriteFailed
+
         try:
             changed = _fix(args, scans)
         except WriteFailed as failed:
@@ -264,6 +274,8 @@ def _checked(settings) -> bool:
 
 
 def _consume(settings) -> int:
+    import threading
+
     from bot.jobs import build, sweep_often
 
     service = build(settings)
@@ -337,7 +349,7 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from bot import audit
+    from bot import audit, render
     from bot.jobs import build
     from bot.store import Busy, Heartbeat
 
@@ -385,6 +397,8 @@ def _audit(args: argparse.Namespace) -> int:
 
 def _refresh_versions(args: argparse.Namespace) -> int:
     import requests
+
+    from bot.refresh import http_fetchers, refresh
 
     fetch_json, fetch_bytes = http_fetchers()
     try:
@@ -458,6 +472,8 @@ def _shown(path: Path) -> str:
 
 def _fix(args: argparse.Namespace, scans: list[_Scan]) -> list[Path]:
     """Every fix worked out in memory first (fixer.fix_texts), then written all or nothing; the files changed."""
+    from bot.fixer import fix_texts
+    from bot.writes import replace_all
 
     def wanted(finding: Finding) -> bool:
         return args.all or finding.severity != INFO

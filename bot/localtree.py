@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import itertools
 import json
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pathspec
-
-from bot.detector.javascript import warm
 from bot.detector.scanner import SKIPPED_DIRS, Examined, Scanner, examine, kind, size_cap
 from bot.detector.sources import PAGE_SUFFIXES
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+    import pathspec
 
 GITIGNORE = ".gitignore"
 
@@ -23,8 +24,9 @@ NOT_READ = "{path}: not read ({reason})"
 NOT_JSON = "{path}: not read as a package.json ({error})"
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
-Job = tuple[list[tuple[str, str, str]], int, bool]  # (relative, absolute path, kind) of each file; size cap; linking
-Outcomes = list[Examined | str]  # per file, what it holds or a note that it could not be read
+Job = tuple[str, list[tuple[str, str]], int, bool]  # the root; (relative path, kind) of each file; size cap; linking
+Outcomes = tuple[int, list[Examined | str]]  # sources that hold nothing; of the others, what each holds or a note
+Rules = list[tuple[str, "pathspec.GitIgnoreSpec"]]  # the .gitignore files above a directory, by their directory
 
 
 def scan_root(
@@ -41,19 +43,20 @@ def scan_root(
     """
     unread: list[str] = []
     paths = _files_and_manifests(root, only) if only else _walk(root, unread, gitignore)
-    wanted = [(relative, absolute, file_kind) for relative, absolute in paths if (file_kind := scanner.wants(relative))]
+    wanted = [(relative, file_kind) for relative in paths if (file_kind := scanner.wants(relative))]
     scanner.report.notes.extend(unread)
     show = _bar(len(wanted)) if progress and sys.stderr.isatty() and len(wanted) >= PROGRESS_FROM else None
     # relative imports only matter to what a page loads: a tree without a page skips reading them
-    scanner.linking = any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _, _ in wanted)
+    scanner.linking = any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _ in wanted)
 
     jobs: list[Job] = [
-        (wanted[i : i + BATCH], scanner.max_bytes, scanner.linking) for i in range(0, len(wanted), BATCH)
+        (str(root), wanted[i : i + BATCH], scanner.max_bytes, scanner.linking) for i in range(0, len(wanted), BATCH)
     ]
     results = _map(_examine_batch, iter(jobs))
     count = 0
     relevant = []
-    for outcomes in results:
+    for empty, outcomes in results:
+        scanner.record_empty(empty)
         for outcome in outcomes:
             if isinstance(outcome, str):
                 scanner.report.notes.append(outcome)
@@ -61,7 +64,7 @@ def scan_root(
                 scanner.record(outcome)
                 if outcome.links or (outcome.result is not None and not isinstance(outcome.result, str | int)):
                     relevant.append(outcome.path)
-        count += len(outcomes)
+        count += empty + len(outcomes)
         if show:
             show(count)
     if show:
@@ -75,23 +78,28 @@ def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[O
     first = list(itertools.islice(jobs, 2))
     if len(first) < 2 or (os.cpu_count() or 1) < 2:
         return map(function, [*first, *jobs])
-    warm()  # compiled once here, inherited by every forked worker
+    import multiprocessing  # here: a small tree, or a tree of one file, never pays for the import
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(max_workers=os.cpu_count(), mp_context=multiprocessing.get_context("fork"))
     return _finally_shut(pool, pool.map(function, itertools.chain(first, jobs)))
 
 
-def _finally_shut(pool: ProcessPoolExecutor, results: Iterator[Outcomes]) -> Iterator[Outcomes]:
+def _finally_shut(pool: Executor, results: Iterator[Outcomes]) -> Iterator[Outcomes]:
     with pool:
         yield from results
 
 
 def _examine_batch(job: Job) -> Outcomes:
-    batch, max_bytes, linking = job
-    return [_examine_file(item, max_bytes, linking) for item in batch]
+    """What a batch holds, without the sources that hold nothing: most of a tree, not worth pickling one by one."""
+    root, batch, max_bytes, linking = job
+    outcomes = [_examine_file(root, relative, file_kind, max_bytes, linking) for relative, file_kind in batch]
+    kept = [outcome for outcome in outcomes if isinstance(outcome, str) or not outcome.empty]
+    return len(outcomes) - len(kept), kept
 
 
-def _examine_file(item: tuple[str, str, str], max_bytes: int, linking: bool) -> Examined | str:
-    relative, absolute, file_kind = item
+def _examine_file(root: str, relative: str, file_kind: str, max_bytes: int, linking: bool) -> Examined | str:
+    absolute = os.path.join(root, relative)
     cap = size_cap(file_kind, max_bytes)
     try:
         data = _read(absolute, cap)
@@ -134,37 +142,52 @@ def _read(path: str, cap: int) -> bytes | None:
     return None if len(data) > cap else data
 
 
-def _walk(root: Path, unread: list[str], gitignore: bool = True):
-    """Every file under `root`, in a stable order; with `gitignore`, as git sees it (ripgrep's rules).
+def _walk(root: Path, unread: list[str], gitignore: bool = True) -> Iterator[str]:
+    """Every file under `root` (its path relative to `root`), in a stable order; with `gitignore`, as git sees it.
 
     Each .gitignore applies below its own directory, a deeper one overriding a
     shallower one; a directory it ignores is not entered. A directory that
-    cannot be listed adds a note to `unread`.
+    cannot be listed adds a note to `unread`. Like `os.walk`, a file's directory
+    comes before its subdirectories and a symlink to a directory is not entered;
+    unlike it, paths come out relative, without a relpath per directory.
     """
-
-    def note(error: OSError) -> None:
-        relative = Path(os.path.relpath(error.filename, root)).as_posix()
-        unread.append(NOT_READ.format(path=relative + "/", reason=error.strerror))
-
-    rules: dict[str, list[tuple[str, pathspec.GitIgnoreSpec]]] = {"": []}  # directory → the .gitignore files above
-    for directory, subdirectories, files in os.walk(root, onerror=note):
-        relative_dir = os.path.relpath(directory, root)
-        prefix = "" if relative_dir == "." else relative_dir.replace(os.sep, "/") + "/"
-        active = rules.pop(prefix.rstrip("/"), [])
+    pending: list[tuple[str, Rules]] = [("", [])]  # directories to list: relative path with a trailing `/`, rules
+    while pending:
+        prefix, active = pending.pop()
+        directory = os.path.join(root, prefix)
+        files, subdirectories = [], []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    if _is_dir(entry):
+                        subdirectories.append((entry.name, entry.is_symlink()))
+                    else:
+                        files.append(entry.name)
+        except OSError as error:
+            unread.append(NOT_READ.format(path=prefix or "./", reason=error.strerror))
+            continue
         if gitignore and GITIGNORE in files:
             active = [*active, (prefix, _gitignore(os.path.join(directory, GITIGNORE)))]
-        kept = []
-        for name in sorted(subdirectories):
-            if name not in SKIPPED_DIRS and not _ignored(active, prefix + name + "/"):
-                kept.append(name)
-                rules[prefix + name] = active
-        subdirectories[:] = kept
         for name in sorted(files):
-            if not _ignored(active, prefix + name):
-                yield prefix + name, os.path.join(directory, name)
+            path = prefix + name
+            if not (active and _ignored(active, path)):
+                yield path
+        for name, link in sorted(subdirectories, reverse=True):  # popped in name order
+            path = prefix + name + "/"
+            if not link and name not in SKIPPED_DIRS and not (active and _ignored(active, path)):
+                pending.append((path, active))
+
+
+def _is_dir(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:  # as os.walk: what cannot be looked at is listed as a file (and reading it gives the note)
+        return False
 
 
 def _gitignore(path: str) -> pathspec.GitIgnoreSpec:
+    import pathspec  # here: most trees have no .gitignore, and the import costs a scan 30 ms
+
     try:
         with open(path, encoding="utf-8", errors="replace") as file:
             return pathspec.GitIgnoreSpec.from_lines(file)
@@ -172,7 +195,7 @@ def _gitignore(path: str) -> pathspec.GitIgnoreSpec:
         return pathspec.GitIgnoreSpec.from_lines([])
 
 
-def _ignored(rules: list[tuple[str, pathspec.GitIgnoreSpec]], path: str) -> bool:
+def _ignored(rules: Rules, path: str) -> bool:
     """Whether the deepest .gitignore with a say on `path` (relative to the root) ignores it."""
     for base, spec in reversed(rules):
         decided = spec.check_file(path[len(base) :]).include
@@ -181,7 +204,7 @@ def _ignored(rules: list[tuple[str, pathspec.GitIgnoreSpec]], path: str) -> bool
     return False
 
 
-def _files_and_manifests(root: Path, only: list[Path]):
+def _files_and_manifests(root: Path, only: list[Path]) -> Iterator[str]:
     """Each of `only`, plus the package.json files and lockfiles from their directories up to `root`, each once."""
     seen: set[Path] = set()
     for file in only:
@@ -197,7 +220,7 @@ def _files_and_manifests(root: Path, only: list[Path]):
         for entry in found:
             if entry not in seen:
                 seen.add(entry)
-                yield entry.relative_to(root).as_posix(), str(entry)
+                yield entry.relative_to(root).as_posix()
 
 
 def find_root(path: Path) -> Path:

@@ -8,7 +8,7 @@ from bot.backends import PACKAGE
 from bot.detector.companions import QUERY as COMPANIONS_QUERY
 from bot.detector.companions import asset_names, ignored_flag, wasm_prefix
 from bot.detector.facts import CodeFacts, Reference
-from bot.detector.parsing import captures, parse, query, string_content, text
+from bot.detector.parsing import captures, parse, string_content, text
 from bot.detector.providers import QUERY as PROVIDERS_QUERY
 from bot.detector.providers import Requests
 
@@ -68,12 +68,6 @@ def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
 def query_for(grammar: str) -> str:
     loads = _LOADS if grammar == "javascript" else _TS_LOADS
     return loads + _PAIRS + COMPANIONS_QUERY + PROVIDERS_QUERY
-
-
-def warm() -> None:
-    """Compile every grammar's query now: worker processes forked later inherit them instead of each compiling."""
-    for grammar in ("javascript", "typescript", "tsx"):
-        query(grammar, query_for(grammar))
 
 
 def _load(match: dict[str, list[tree_sitter.Node]]) -> Reference | None:

@@ -34,6 +34,7 @@ def language(name: str) -> tree_sitter.Language:
 
 @cache
 def query(grammar: str, source: str) -> tree_sitter.Query:
+    """Compiled on first use, in each worker process: a scan in which no file passes the pre-filter compiles none."""
     return tree_sitter.Query(language(grammar), source)
 
 

@@ -58,7 +58,7 @@ class Scanner:
     def wants(self, path: str) -> str | None:
         """The kind of file `path` is, or None when it cannot matter: lets a caller skip reading it."""
         file_kind = kind(path)
-        if file_kind is None or _in_skipped_dir(path) or self._ignored(path):
+        if file_kind is None or _in_skipped_dir(path) or (self.ignore and self._ignored(path)):
             return None
         return file_kind
 
@@ -93,6 +93,10 @@ class Scanner:
                 self.report.skipped[result] += 1
             elif result is not None:
                 self._facts.append(result)
+
+    def record_empty(self, count: int) -> None:
+        """Keep `count` sources that hold nothing (see `Examined.empty`): a large tree's files, sent as a number."""
+        self.report.files_scanned += count
 
     def add_links(self, path: str, found: Iterable[str]) -> None:
         """The local files a source loads, for a source already known to hold nothing else (see `links`)."""
@@ -263,6 +267,11 @@ class Examined:
     kind: str
     result: Manifest | Lockfile | FileFacts | str | int | None
     links: tuple[str, ...] = ()  # the local files a source loads (see sources.links)
+
+    @property
+    def empty(self) -> bool:
+        """Nothing for `Scanner.record` to keep but that a source was scanned."""
+        return self.kind == "source" and self.result is None and not self.links
 
 
 def examine(path: str, data: bytes, file_kind: str, cap: int, linking: bool = True) -> Examined:
