@@ -93,13 +93,15 @@ def _finally_shut(pool: Executor, results: Iterator[Outcomes]) -> Iterator[Outco
 def _examine_batch(job: Job) -> Outcomes:
     """What a batch holds, without the sources that hold nothing: most of a tree, not worth pickling one by one."""
     root, batch, max_bytes, linking = job
-    outcomes = [_examine_file(root, relative, file_kind, max_bytes, linking) for relative, file_kind in batch]
+    above = os.path.join(root, "")  # the root with its separator: a concatenation per file, not an os.path.join
+    outcomes = [
+        _examine_file(above + relative, relative, file_kind, max_bytes, linking) for relative, file_kind in batch
+    ]
     kept = [outcome for outcome in outcomes if isinstance(outcome, str) or not outcome.empty]
     return len(outcomes) - len(kept), kept
 
 
-def _examine_file(root: str, relative: str, file_kind: str, max_bytes: int, linking: bool) -> Examined | str:
-    absolute = os.path.join(root, relative)
+def _examine_file(absolute: str, relative: str, file_kind: str, max_bytes: int, linking: bool) -> Examined | str:
     cap = size_cap(file_kind, max_bytes)
     try:
         data = _read(absolute, cap)

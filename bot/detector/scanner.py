@@ -33,6 +33,7 @@ from bot.detector.sources import (
 MAX_SOURCE_BYTES = 1_000_000
 MAX_LOCKFILE_BYTES = 64_000_000
 SKIPPED_DIRS = ("node_modules", ".git")
+_SKIPPED = frozenset(SKIPPED_DIRS)
 TOO_LARGE_NOTE = "{path}: not scanned, {size:,} bytes is over the {cap:,}-byte cap"
 
 
@@ -347,7 +348,7 @@ def _mapped_paths(package: Package, pages: dict[str, set[str]]) -> set[str]:
 
 
 def _in_skipped_dir(path: str) -> bool:
-    return any(part in SKIPPED_DIRS for part in path.split("/")[:-1])
+    return not _SKIPPED.isdisjoint(path.split("/")[:-1])
 
 
 def ancestors(directory: str) -> Iterator[str]:
