@@ -8,10 +8,10 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.detector.scanner import SKIPPED_DIRS, Examined, Scanner, examine, kind, size_cap
-from bot.detector.sources import PAGE_SUFFIXES
+from bot.detector.sources import PAGE_SUFFIXES, links
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -27,6 +27,8 @@ PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is
 Job = tuple[str, list[tuple[str, str]], int, bool]  # the root; (relative path, kind) of each file; size cap; linking
 Outcomes = tuple[int, list[Examined | str]]  # sources that hold nothing; of the others, what each holds or a note
 Rules = list[tuple[str, "pathspec.GitIgnoreSpec"]]  # the .gitignore files above a directory, by their directory
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 def scan_root(
@@ -36,25 +38,22 @@ def scan_root(
 
     With `gitignore`, what the tree's .gitignore files ignore is not scanned (build output, vendored copies).
     Large trees are read and parsed by a process per core (threads lose to the
-    GIL here; measured in bench/scan_bench.py); the scanner records the results
-    in walk order either way. Returns the paths whose contents the findings
+    GIL here; measured in bench/scan_bench.py), which start on the first files
+    while the walk goes on; the scanner records the results in walk order either way. Returns the paths whose contents the findings
     depend on (manifests, lockfiles, sources with something to say or that load
     other files): what a fix needs to hold in memory.
     """
     unread: list[str] = []
     paths = _files_and_manifests(root, only) if only else _walk(root, unread, gitignore)
-    wanted = [(relative, file_kind) for relative in paths if (file_kind := scanner.wants(relative))]
+    wanted = ((relative, file_kind) for relative in paths if (file_kind := scanner.wants(relative)))
+    sent: list[Job] = []
+    results = _map(_examine_batch, _jobs(str(root), wanted, scanner.max_bytes, sent))  # the walk ends in here
     scanner.report.notes.extend(unread)
-    show = _bar(len(wanted)) if progress and sys.stderr.isatty() and len(wanted) >= PROGRESS_FROM else None
-    # relative imports only matter to what a page loads: a tree without a page skips reading them
-    scanner.linking = any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _ in wanted)
-
-    jobs: list[Job] = [
-        (str(root), wanted[i : i + BATCH], scanner.max_bytes, scanner.linking) for i in range(0, len(wanted), BATCH)
-    ]
-    results = _map(_examine_batch, iter(jobs))
+    scanner.linking = any(linking for *_, linking in sent)
+    total = sum(len(batch) for _, batch, _, _ in sent)
+    show = _bar(total) if progress and sys.stderr.isatty() and total >= PROGRESS_FROM else None
     count = 0
-    relevant = []
+    relevant = set()
     for empty, outcomes in results:
         scanner.record_empty(empty)
         for outcome in outcomes:
@@ -63,17 +62,33 @@ def scan_root(
             else:
                 scanner.record(outcome)
                 if outcome.links or (outcome.result is not None and not isinstance(outcome.result, str | int)):
-                    relevant.append(outcome.path)
+                    relevant.add(outcome.path)
         count += empty + len(outcomes)
         if show:
             show(count)
     if show:
-        show(len(wanted))
+        show(total)
         sys.stderr.write("\n")
-    return relevant
+    if scanner.linking:  # a page turned up after the first files went out: their imports are read now
+        for path, found in itertools.chain.from_iterable(_map(_links_batch, (job for job in sent if not job[3]))):
+            scanner.add_links(path, found)
+            relevant.add(path)
+    return [path for _, batch, _, _ in sent for path, _ in batch if path in relevant]  # in walk order
 
 
-def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[Outcomes]:
+def _jobs(root: str, wanted: Iterator[tuple[str, str]], max_bytes: int, sent: list[Job]) -> Iterator[Job]:
+    """`wanted` in batches as the walk finds the files, so that workers start before it ends; each kept in `sent`.
+
+    Relative imports only matter to what a page loads: the batches read them from the first page seen on.
+    """
+    linking = False
+    while batch := list(itertools.islice(wanted, BATCH)):
+        linking = linking or any(relative.lower().endswith(PAGE_SUFFIXES) for relative, _ in batch)
+        sent.append((root, batch, max_bytes, linking))
+        yield sent[-1]
+
+
+def _map(function: Callable[[T], R], jobs: Iterator[T]) -> Iterator[R]:
     """`function` over `jobs`: in worker processes when there are two or more, else here; all taken before returning."""
     first = list(itertools.islice(jobs, 2))
     if len(first) < 2 or (os.cpu_count() or 1) < 2:
@@ -85,7 +100,7 @@ def _map(function: Callable[[Job], Outcomes], jobs: Iterator[Job]) -> Iterator[O
     return _finally_shut(pool, pool.map(function, itertools.chain(first, jobs)))
 
 
-def _finally_shut(pool: Executor, results: Iterator[Outcomes]) -> Iterator[Outcomes]:
+def _finally_shut(pool: Executor, results: Iterator[R]) -> Iterator[R]:
     with pool:
         yield from results
 
@@ -99,6 +114,21 @@ def _examine_batch(job: Job) -> Outcomes:
     ]
     kept = [outcome for outcome in outcomes if isinstance(outcome, str) or not outcome.empty]
     return len(outcomes) - len(kept), kept
+
+
+def _links_batch(job: Job) -> list[tuple[str, tuple[str, ...]]]:
+    """The relative imports of a batch's sources (sent before a page was seen), for those that have some."""
+    root, batch, max_bytes, _ = job
+    above = os.path.join(root, "")
+    found = []
+    for relative, file_kind in batch:
+        try:
+            data = _read(above + relative, size_cap(file_kind, max_bytes)) if file_kind == "source" else None
+        except OSError:
+            continue  # noted when it was examined
+        if data is not None and (loaded := links(relative, data)):
+            found.append((relative, loaded))
+    return found
 
 
 def _examine_file(absolute: str, relative: str, file_kind: str, max_bytes: int, linking: bool) -> Examined | str:

@@ -100,7 +100,7 @@ class Scanner:
         self.report.files_scanned += count
 
     def add_links(self, path: str, found: Iterable[str]) -> None:
-        """The local files a source loads, for a source already known to hold nothing else (see `links`)."""
+        """The local files a source loads, found apart from the rest of it (see `links`)."""
         if found:
             self._links[path] = tuple(found)
 
