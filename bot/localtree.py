@@ -39,9 +39,10 @@ def scan_root(
     With `gitignore`, what the tree's .gitignore files ignore is not scanned (build output, vendored copies).
     Large trees are read and parsed by a process per core (threads lose to the
     GIL here; measured in bench/scan_bench.py), which start on the first files
-    while the walk goes on; the scanner records the results in walk order either way. Returns the paths whose contents the findings
-    depend on (manifests, lockfiles, sources with something to say or that load
-    other files): what a fix needs to hold in memory.
+    while the walk goes on; the scanner records the results in walk order either
+    way. Returns the paths whose contents the findings depend on (manifests,
+    lockfiles, sources with something to say or that load other files): what a
+    fix needs to hold in memory.
     """
     unread: list[str] = []
     paths = _files_and_manifests(root, only) if only else _walk(root, unread, gitignore)
