@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.backends import JSEP, NATIVE, NONE, admits_below, min_version, parse_table, raise_floor, table
+from bot.core.versions import JSEP, NATIVE, NONE, admits_below, min_version, parse_table, raise_floor, table
 
 T = table()
 

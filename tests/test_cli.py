@@ -13,8 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot import formats
-from bot.cli import _parser, main
+from bot.cli import formats
+from bot.cli.main import _parser, main
 from tests.conftest import CORPUS
 
 JSON_KEYS = {"path", "line", "end_line", "column", "rule", "severity", "message", "original", "replacement"}
@@ -171,7 +171,7 @@ def test_fix_never_half_switches(case: str, tmp_path: Path, capsys: pytest.Captu
 def test_scan_help_loads_no_grammar() -> None:
     """`ortfix scan --help` answers without importing a tree-sitter grammar (they load on the first parse)."""
     code = (
-        "import sys\nfrom bot.cli import main\nmain(['scan', '--help'])\n"
+        "import sys\nfrom bot.cli.main import main\nmain(['scan', '--help'])\n"
         "print(sorted(m for m in sys.modules if m.startswith('tree_sitter_')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -186,7 +186,7 @@ SETPRIV = shutil.which("setpriv")
 
 def run_unprivileged(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """`ortfix` in a process that file permissions apply to: as root, without the capabilities that bypass them."""
-    command = [sys.executable, "-m", "bot.cli", *args]
+    command = [sys.executable, "-m", "bot.cli.main", *args]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         assert SETPRIV, "setpriv (util-linux) is needed to drop root's permission overrides"
         command = [SETPRIV, "--bounding-set=-dac_override,-dac_read_search", *command]
@@ -341,7 +341,7 @@ def test_a_full_disk_leaves_every_file_as_it_was(project: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
 
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "scan", ".", "--fix", "--max-bytes", "5000000"],
+        [sys.executable, "-m", "bot.cli.main", "scan", ".", "--fix", "--max-bytes", "5000000"],
         capture_output=True,
         text=True,
         timeout=120,

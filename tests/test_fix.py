@@ -7,11 +7,13 @@ import textwrap
 
 import pytest
 
-from bot import events, markdown, render, routing
-from bot.fix import FIX_BRANCH, ensure_fix_pull, fix_pull_request, plan
-from bot.jobs import run_delivery
-from bot.lockfile_refresh import NON_REGISTRY, NOT_RUN, UNRESOLVED, RefreshFailed, refresh
-from bot.repo_config import RepoConfig
+from bot.core import events, markdown, render
+
+from bot.service import routing
+from bot.jobs.fix_commits import FIX_BRANCH, ensure_fix_pull, fix_pull_request, plan
+from bot.service.queue import run_delivery
+from bot.adapters.package_managers import NON_REGISTRY, NOT_RUN, UNRESOLVED, RefreshFailed, refresh
+from bot.core.repo_config import RepoConfig
 from tests.conftest import example
 from tests.fake_github import APP_LOGIN, PullRequest
 
@@ -33,7 +35,7 @@ def fake_refresher(lockfile: str, files: dict[str, bytes], managers=None) -> byt
 
 @pytest.fixture(autouse=True)
 def recorded_npm(monkeypatch):
-    monkeypatch.setattr("bot.fix.refresh", fake_refresher)
+    monkeypatch.setattr("bot.jobs.fix_commits.refresh", fake_refresher)
 
 
 def make_pull(github, **extra) -> PullRequest:
@@ -176,7 +178,7 @@ def test_a_lockfile_that_cannot_be_refreshed_keeps_its_range(service, github, mo
     def broken(lockfile, files, managers=None):
         raise RefreshFailed("npm install --package-lock-only", "npm is not installed on the ortfix server")
 
-    monkeypatch.setattr("bot.fix.refresh", broken)
+    monkeypatch.setattr("bot.jobs.fix_commits.refresh", broken)
     make_pull(github)
     deliver(service, "issue_comment", comment_payload("/ortfix"))
     commit = github.commits[github.repo(REPO).refs["feature"]]
@@ -219,7 +221,7 @@ def test_write_access_is_asked_each_time_the_command_runs(service, github) -> No
 def test_no_package_manager_runs_for_a_change_ortfix_cannot_push(service, github, monkeypatch) -> None:
     """A fork without maintainer edits: the plan never calls the refresher; the reply says what to run."""
     ran = []
-    monkeypatch.setattr("bot.fix.refresh", lambda *args: ran.append(args))
+    monkeypatch.setattr("bot.jobs.fix_commits.refresh", lambda *args: ran.append(args))
     make_pull(github, head_repo="author/web-app", maintainer_can_modify=False)
     deliver(service, "issue_comment", comment_payload("/ortfix"))
     assert ran == []
@@ -235,7 +237,7 @@ def test_package_manager_output_reaches_the_reply_only_in_a_code_block(service, 
     def broken(lockfile, files, managers=None):
         raise RefreshFailed("npm install --package-lock-only", UNRESOLVED, detail)
 
-    monkeypatch.setattr("bot.fix.refresh", broken)
+    monkeypatch.setattr("bot.jobs.fix_commits.refresh", broken)
     make_pull(github)
     deliver(service, "issue_comment", comment_payload("/ortfix"))
     (reply,) = replies(github)
@@ -247,7 +249,7 @@ def test_package_manager_output_reaches_the_reply_only_in_a_code_block(service, 
 def test_a_git_dependency_holds_the_range_back_and_the_reply_names_it(service, github, monkeypatch) -> None:
     """The real refresh refuses before running anything; with nothing else to fix, nothing is committed and the
     reply names the dependency and the command to run."""
-    monkeypatch.setattr("bot.fix.refresh", refresh)
+    monkeypatch.setattr("bot.jobs.fix_commits.refresh", refresh)
     manifest = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0",\n    "x": "github:attacker/x"\n  }\n}\n'
     fixed_model = MODEL.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
     files = {"package.json": manifest, "package-lock.json": LOCK, "src/model.js": fixed_model}

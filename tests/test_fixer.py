@@ -5,10 +5,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import render
-from bot.detector import Scanner, scan_files
-from bot.fix import FixPlan
-from bot.fixer import apply, fix_texts
+from bot.core import render
+from bot.core.detector import Scanner, scan_files
+from bot.jobs.fix_commits import FixPlan
+from bot.core.edits import apply, fix_texts
 
 WEBGPU = b"export const o = { executionProviders: ['webgpu'] };\n"
 

@@ -7,7 +7,7 @@ import re
 import pytest
 import responses
 
-from bot.github_client import GitHubApp, GitHubError
+from bot.adapters.github import GitHubApp, GitHubError
 from tests.fake_github import GRAPHQL_ERRORS, FakeGitHub, PullRequest, blob_sha
 
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import lockfile_refresh, sandbox
-from bot.lockfile_refresh import (
+from bot.adapters import package_managers, sandbox
+from bot.adapters.package_managers import (
     NO_SANDBOX,
     NON_REGISTRY,
     NOT_INSTALLED,
@@ -34,8 +34,8 @@ from bot.lockfile_refresh import (
     RefreshFailed,
     refresh,
 )
-from bot.settings import DEFAULT_REGISTRY, DEFAULT_SANDBOX_USER, DEFAULT_TOOLS_DIR, load, write_env
-from bot.store import SqliteStore
+from bot.service.settings import DEFAULT_REGISTRY, DEFAULT_SANDBOX_USER, DEFAULT_TOOLS_DIR, load, write_env
+from bot.adapters.store import SqliteStore
 
 MANAGERS = PackageManagers(DEFAULT_TOOLS_DIR, DEFAULT_REGISTRY, DEFAULT_SANDBOX_USER)
 LOCKFILES = {  # tool → an empty lockfile of its kind
@@ -243,7 +243,7 @@ def test_each_pinned_package_manager_regenerates_its_lockfile_in_the_sandbox(too
 def test_install_tools_pins_exact_versions_without_install_scripts(tmp_path) -> None:
     """`ortfix install-tools`: one npm install of exact versions into the tools directory, scripts off."""
     seen = []
-    lockfile_refresh.install_tools(str(tmp_path / "tools"), run=lambda command, **kwargs: seen.append(command))
+    package_managers.install_tools(str(tmp_path / "tools"), run=lambda command, **kwargs: seen.append(command))
     (command,) = seen
     assert command[:4] == ["npm", "install", "--prefix", str(tmp_path / "tools")] and "--ignore-scripts" in command
     pinned = [c for c in command if "@" in c[1:]]

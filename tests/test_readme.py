@@ -21,7 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import cli, repo_config
+from bot.cli import main
+
+from bot.core import repo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -65,7 +67,7 @@ def check_command(words: list[str], wheel_dir: Path) -> None:
     """Check one command as its tool would take it; fail for a command nobody knows how to check."""
     head, args = words[0], words[1:]
     if head == "ortfix":
-        parser = cli._parser()
+        parser = main._parser()
         parser.parse_args(args)  # SystemExit (a usage error) fails the test
         subcommand = next(a for a in args if not a.startswith("-"))
         assert run(str(BIN / "ortfix"), subcommand, "--help").returncode == 0

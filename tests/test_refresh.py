@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import responses
 
-from bot.backends import JSEP, NATIVE, NONE, in_range, parse_table
-from bot.cli import main
-from bot.detector import scan_files
-from bot.refresh import REGISTRY_URL, build_eras, classify_bundle, entry_files, refresh, tarball_files
+from bot.core.versions import JSEP, NATIVE, NONE, in_range, parse_table
+from bot.cli.main import main
+from bot.core.detector import scan_files
+from bot.cli.refresh_versions import REGISTRY_URL, build_eras, classify_bundle, entry_files, refresh, tarball_files
 from tests.conftest import TESTS
 
 SHIPPED = json.loads((Path(__file__).parents[1] / "bot/data/onnxruntime-web.json").read_text())
@@ -91,7 +91,7 @@ def test_only_unclassified_versions_are_downloaded() -> None:
     """Versions already in the table cost no tarball; the new ones are fetched once each."""
     packument = packument_with_future()
     mock_registry(packument)
-    from bot.refresh import http_fetchers
+    from bot.cli.refresh_versions import http_fetchers
 
     table, _ = refresh(SHIPPED, *http_fetchers())
     fetched = [call.request.url for call in responses.calls if call.request.url.endswith(".tgz")]
@@ -103,7 +103,7 @@ def test_only_unclassified_versions_are_downloaded() -> None:
 @responses.activate
 def test_the_planned_flip_is_noticed_and_followed() -> None:
     """A future version whose `.` is native and that adds `./jsep`: bare imports stop, `/jsep` imports start."""
-    from bot.refresh import http_fetchers
+    from bot.cli.refresh_versions import http_fetchers
 
     mock_registry(packument_with_future())
     table, news = refresh(SHIPPED, *http_fetchers())
@@ -129,7 +129,7 @@ def test_the_planned_flip_is_noticed_and_followed() -> None:
 @responses.activate
 def test_dev_builds_between_measured_ones_are_classified_from_their_bundles() -> None:
     """A 1.21 dev build, unmeasured before, gets the backends its bundles show."""
-    from bot.refresh import http_fetchers
+    from bot.cli.refresh_versions import http_fetchers
 
     mock_registry(RECORDED)
     current = copy.deepcopy(SHIPPED)

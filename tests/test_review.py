@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import render
-from bot.review import MAX_INLINE, PullRequest, review_pull_request
-from bot.store import Busy, SqliteStore
+from bot.core import render
+from bot.jobs.review import MAX_INLINE, PullRequest, review_pull_request
+from bot.adapters.store import Busy, SqliteStore
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
 
@@ -324,7 +324,7 @@ def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, 
     """A signed body replayed under a new X-GitHub-Delivery is refused; the same head delivered twice is harmless."""
     import json
 
-    from bot.jobs import run_delivery
+    from bot.service.queue import run_delivery
     from tests.conftest import pull_request_payload
 
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
@@ -365,7 +365,7 @@ def test_a_webgpu_import_beside_untouched_jsep_files_is_commented_naming_them(se
 
 def test_the_webgpu_request_in_an_untouched_file_makes_the_finding_loud(service, github) -> None:
     """Same finding, severity and suggestion as `ortfix scan` of the head; within 3 extra calls; 0 the second time."""
-    from bot.detector import scan_files
+    from bot.core.detector import scan_files
 
     sources = {f"src/f{i}.js": f"export const v{i} = {i};\n" for i in range(497)}
     base = {"package.json": MANIFEST, "src/session.js": SESSION, **sources}
