@@ -143,8 +143,8 @@ def review_calls() -> tuple[list[str], list[str], list[str]]:
     import responses
 
     from bot.adapters.github import GitHubApp
-    from bot.jobs.review import PullRequest, review_pull_request
     from bot.adapters.store import SqliteStore
+    from bot.jobs.review import PullRequest, review_pull_request
     from tests.conftest import private_key as make_key
     from tests.fake_github import FakeGitHub, load_spec
     from tests.fake_github import PullRequest as FakePull

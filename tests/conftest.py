@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.core.detector import Report, Scanner
 from bot.cli.localtree import scan_root
+from bot.core.detector import Report, Scanner
 
 TESTS = Path(__file__).parent
 CORPUS = TESTS / "corpus"

@@ -6,13 +6,13 @@ import dataclasses
 
 import pytest
 
-from bot.core import render
-from bot.jobs.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
 from bot.adapters.github import GitHubError
-from bot.service.queue import build, fan_out_audits
-from bot.core.repo_config import RepoConfig
-from bot.jobs.repo_scan import scan_commit
 from bot.adapters.store import Busy, RedisStore
+from bot.core import render
+from bot.core.repo_config import RepoConfig
+from bot.jobs.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
+from bot.jobs.repo_scan import scan_commit
+from bot.service.queue import build, fan_out_audits
 
 REPO = "octo-org/web-app"
 MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
@@ -266,8 +266,8 @@ def test_the_audit_command_waits_for_a_running_audit_then_gives_up_in_a_sentence
     and after a lease without it says so."""
     import threading
 
-    from bot.cli.main import main
     from bot.adapters.store import SqliteStore
+    from bot.cli.main import main
 
     for name, value in {
         "APP_ID": "1",
@@ -331,9 +331,8 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     import json
 
     from bot.core import events
-
-    from bot.service import routing
     from bot.jobs.audit import write_org_issue
+    from bot.service import routing
     from bot.service.queue import run_delivery
     from tests.conftest import example
 

@@ -7,13 +7,12 @@ import textwrap
 
 import pytest
 
-from bot.core import events, markdown, render
-
-from bot.service import routing
-from bot.jobs.fix_commits import FIX_BRANCH, ensure_fix_pull, fix_pull_request, plan
-from bot.service.queue import run_delivery
 from bot.adapters.package_managers import NON_REGISTRY, NOT_RUN, UNRESOLVED, RefreshFailed, refresh
+from bot.core import events, markdown, render
 from bot.core.repo_config import RepoConfig
+from bot.jobs.fix_commits import FIX_BRANCH, ensure_fix_pull, fix_pull_request, plan
+from bot.service import routing
+from bot.service.queue import run_delivery
 from tests.conftest import example
 from tests.fake_github import APP_LOGIN, PullRequest
 

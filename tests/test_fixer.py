@@ -7,8 +7,7 @@ from hypothesis import strategies as st
 
 from bot.core import render
 from bot.core.detector import Scanner, scan_files
-from bot.jobs.fix_commits import FixPlan
-from bot.core.edits import apply, fix_texts
+from bot.core.edits import FixPlan, apply, fix_texts
 
 WEBGPU = b"export const o = { executionProviders: ['webgpu'] };\n"
 

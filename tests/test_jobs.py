@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from bot.adapters.store import LEASE_SECONDS, RedisStore, SqliteStore
 from bot.core import events
 from bot.service.queue import build, run_delivery
-from bot.adapters.store import LEASE_SECONDS, RedisStore, SqliteStore
 from bot.service.web import create_app
 from tests.conftest import METRICS_AUTH, SECRET, Clock, pull_request_payload
 from tests.fake_github import PullRequest as FakePull

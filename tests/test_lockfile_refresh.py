@@ -34,8 +34,8 @@ from bot.adapters.package_managers import (
     RefreshFailed,
     refresh,
 )
-from bot.service.settings import DEFAULT_REGISTRY, DEFAULT_SANDBOX_USER, DEFAULT_TOOLS_DIR, load, write_env
 from bot.adapters.store import SqliteStore
+from bot.service.settings import DEFAULT_REGISTRY, DEFAULT_SANDBOX_USER, DEFAULT_TOOLS_DIR, load, write_env
 
 MANAGERS = PackageManagers(DEFAULT_TOOLS_DIR, DEFAULT_REGISTRY, DEFAULT_SANDBOX_USER)
 LOCKFILES = {  # tool → an empty lockfile of its kind
@@ -220,7 +220,7 @@ def test_with_the_check_bypassed_the_sandbox_still_runs_nothing_and_fetches_noth
     """No git on PATH, npm's git pointed nowhere, scripts off: no marker, and the daemon serves nothing."""
     needs(tool)
     needs_sandbox()
-    monkeypatch.setattr(lockfile_refresh, "outside_registry", lambda files, registry: [])
+    monkeypatch.setattr(package_managers, "outside_registry", lambda files, registry: [])
     lockfile, text = LOCKFILES[tool]
     for spec in evil["specs"]:
         with contextlib.suppress(RefreshFailed):  # failing is fine; running or fetching the dependency is not

@@ -17,7 +17,7 @@ from markdown_it import MarkdownIt
 
 from bot.core import render, repo_config
 from bot.core.detector import INFO, Finding, scan_files
-from bot.jobs.fix_commits import FixPlan
+from bot.core.edits import FixPlan
 
 WEB = "https://ghe.example"
 REPO = "octo-org/web-app"

@@ -22,7 +22,6 @@ import pytest
 import yaml
 
 from bot.cli import main
-
 from bot.core import repo_config
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import responses
 
-from bot.core.versions import JSEP, NATIVE, NONE, in_range, parse_table
 from bot.cli.main import main
-from bot.core.detector import scan_files
 from bot.cli.refresh_versions import REGISTRY_URL, build_eras, classify_bundle, entry_files, refresh, tarball_files
+from bot.core.detector import scan_files
+from bot.core.versions import JSEP, NATIVE, NONE, in_range, parse_table
 from tests.conftest import TESTS
 
 SHIPPED = json.loads((Path(__file__).parents[1] / "bot/data/onnxruntime-web.json").read_text())

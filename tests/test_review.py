@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from bot.adapters.store import Busy, SqliteStore
 from bot.core import render
 from bot.jobs.review import MAX_INLINE, PullRequest, review_pull_request
-from bot.adapters.store import Busy, SqliteStore
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
 

@@ -7,7 +7,6 @@ import json
 import pytest
 
 from bot.core import events
-
 from bot.service import routing
 from bot.service.queue import _pull_request
 from tests.conftest import example

@@ -15,18 +15,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.cli import formats
-
+from bot.cli.localtree import find_root, scan_root
+from bot.cli.refresh_versions import http_fetchers, refresh
+from bot.cli.writes import WriteFailed, replace_all
 from bot.core import render
 from bot.core.detector import INFO, Finding, Report, Scanner
 from bot.core.detector.lockfiles import INSTALL_COMMANDS
 from bot.core.detector.rules import LOCKFILE_VERSION
 from bot.core.detector.scanner import MAX_SOURCE_BYTES
 from bot.core.edits import fix_texts
-from bot.cli.localtree import find_root, scan_root
-from bot.cli.refresh_versions import http_fetchers, refresh
-from bot.cli.writes import WriteFailed, replace_all
 
-TABLE_PATH = Path(__file__).parent / "data" / "onnxruntime-web.json"
+TABLE_PATH = Path(__file__).parents[1] / "data" / "onnxruntime-web.json"
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_FAILED = 1  # a command other than scan could not do its work
@@ -104,8 +103,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _install_tools(args: argparse.Namespace) -> int:
     """The package managers lockfile refreshes run, at the exact versions ortfix pins, without install scripts."""
-    from bot.service import settings
     from bot.adapters.package_managers import install_tools
+    from bot.service import settings
 
     directory = args.dir or settings.load().tools_dir
     try:
@@ -300,9 +299,9 @@ SETUP_STEPS = """Register ortfix as a GitHub App (GitHub's App Manifest flow):
 
 
 def _setup(args: argparse.Namespace) -> int:
+    from bot.adapters.github import GitHubError, convert_manifest
     from bot.service import settings as settings_module
     from bot.service import setup_page
-    from bot.adapters.github import GitHubError, convert_manifest
 
     settings = settings_module.load()
     if args.code:
@@ -339,9 +338,9 @@ def _setup(args: argparse.Namespace) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from bot.adapters.store import Busy, Heartbeat
     from bot.jobs import audit
     from bot.service.queue import build
-    from bot.adapters.store import Busy, Heartbeat
 
     if bool(args.repo) == bool(args.all):
         print("ortfix: audit takes OWNER/REPO or --all", file=sys.stderr)
@@ -471,7 +470,3 @@ def _fix(args: argparse.Namespace, scans: list[_Scan]) -> list[Path]:
         edits.update({scan.root / relative: data for relative, data in files.items()})
     replace_all(edits)
     return list(edits)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

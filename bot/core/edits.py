@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from bot.core.detector import Scanner
 from bot.core.detector.findings import Finding
@@ -58,3 +60,17 @@ def fix_texts(
         if not changed:
             break
     return {p: d for p, d in current.items() if d != texts.get(p)}, fixed
+
+
+@dataclass
+class FixPlan:
+    files: dict[str, bytes]  # path → new bytes, lockfiles included
+    before: dict[str, bytes]  # the same paths' bytes before
+    fixed: list[Finding]
+    left: list[Finding]  # findings without a one-line fix
+    notes: list[str] = field(default_factory=list)  # what the user must run by hand
+
+    @property
+    def key(self) -> str:
+        """Stable for the same set of fixes: a human-closed fix PR stays closed until this changes."""
+        return hashlib.sha256("".join(sorted(f.fingerprint for f in self.fixed)).encode()).hexdigest()[:16]

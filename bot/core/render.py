@@ -10,16 +10,12 @@ GitHub (or Enterprise Server) web address the caller passes in.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import re
 import textwrap
-from typing import TYPE_CHECKING
 
 from bot.core import markdown
 from bot.core.detector import ERROR, WARNING, Finding
-
-if TYPE_CHECKING:
-    from bot.jobs.fix_commits import FixPlan
+from bot.core.edits import FixPlan
 
 CHECK_NAME = "ortfix"
 FINGERPRINT = "<!-- ortfix:fp={} -->"
@@ -52,12 +48,6 @@ CHECK_CONFIG_ERRORS = "\n\n**The repository's ortfix config has problems; the de
 ANNOTATION_LEVELS = {ERROR: "failure", WARNING: "warning"}
 
 
-def fingerprint(finding: Finding) -> str:
-    """Stable across pushes that only move the line: path, rule and the line's text."""
-    key = f"{finding.path}\0{finding.rule}\0{finding.original.strip()}"
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
-
-
 def fingerprints_in(text: str) -> set[str]:
     return set(_FINGERPRINTS.findall(text))
 
@@ -71,7 +61,7 @@ def comment_body(finding: Finding) -> str:
         severity=SEVERITY_WORDS.get(finding.severity, finding.severity),
         message=finding.message,
         suggestion=suggestion,
-        marker=FINGERPRINT.format(fingerprint(finding)),
+        marker=FINGERPRINT.format(finding.fingerprint),
     )
 
 
@@ -96,7 +86,7 @@ def _item(finding: Finding) -> str:
         rule=finding.rule,
         message=finding.message,
         fix=fix,
-        marker=FINGERPRINT.format(fingerprint(finding)),
+        marker=FINGERPRINT.format(finding.fingerprint),
     )
 
 

@@ -14,14 +14,14 @@ import json
 import logging
 from dataclasses import dataclass
 
+from bot.adapters.github import GitHubClient, GitHubError
+from bot.adapters.store import Store
 from bot.core import render
 from bot.core.detector import INFO
 from bot.core.detector.rules import fold_mixed
-from bot.adapters.github import GitHubClient, GitHubError
 from bot.core.repo_config import RepoConfig
 from bot.jobs.repo_scan import scan_commit, scanner_for
 from bot.jobs.review import load_config
-from bot.adapters.store import Store
 
 log = logging.getLogger("ortfix.audit")
 

@@ -8,22 +8,20 @@ package manager, or is left out with the exact command to run.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from bot.adapters.github import GitHubClient, GitHubError
+from bot.adapters.package_managers import NOT_RUN, PackageManagers, RefreshFailed, refresh, shown_command
+from bot.adapters.store import Store
 from bot.core import render
 from bot.core.detector import INFO, Finding
 from bot.core.detector.rules import ORT_VERSION, WRAPPER_VERSION
-from bot.core.edits import fix_texts
-from bot.adapters.github import GitHubClient, GitHubError
-from bot.adapters.package_managers import NOT_RUN, PackageManagers, RefreshFailed, refresh, shown_command
+from bot.core.edits import FixPlan, fix_texts
 from bot.core.repo_config import RepoConfig
 from bot.jobs.repo_scan import scan_commit, scanner_for
-from bot.service.settings import Settings
-from bot.adapters.store import Store
 
 log = logging.getLogger("ortfix.fix")
 
@@ -35,28 +33,13 @@ RANGE_RULES = (ORT_VERSION, WRAPPER_VERSION)
 Refresher = Callable[[str, dict[str, bytes]], bytes]
 
 
-def package_managers(settings: Settings) -> Refresher:
+def package_managers(managers: PackageManagers) -> Refresher:
     """The lockfile refresher the service uses: its pinned package managers, in the sandbox, on its registry."""
-    managers = PackageManagers(settings.tools_dir, settings.npm_registry, settings.sandbox_user)
     return lambda lockfile, files: refresh(lockfile, files, managers)
 
 
 def _not_run(lockfile: str, files: dict[str, bytes]) -> bytes:
     raise RefreshFailed(shown_command(lockfile, files[lockfile]), NOT_RUN)
-
-
-@dataclass
-class FixPlan:
-    files: dict[str, bytes]  # path → new bytes, lockfiles included
-    before: dict[str, bytes]  # the same paths' bytes before
-    fixed: list[Finding]
-    left: list[Finding]  # findings without a one-line fix
-    notes: list[str] = field(default_factory=list)  # what the user must run by hand
-
-    @property
-    def key(self) -> str:
-        """Stable for the same set of fixes: a human-closed fix PR stays closed until this changes."""
-        return hashlib.sha256("".join(sorted(render.fingerprint(f) for f in self.fixed)).encode()).hexdigest()[:16]
 
 
 def plan(

@@ -14,13 +14,13 @@ import json
 import posixpath
 from dataclasses import dataclass, field
 
-from bot.core.versions import PACKAGE, table, wrappers
+from bot.adapters.github import GitHubClient, Listing, TreeEntry
+from bot.adapters.store import Store
 from bot.core.detector import Report, Scanner
 from bot.core.detector.scanner import ancestors
 from bot.core.detector.sources import links, mentions
-from bot.adapters.github import GitHubClient, Listing, TreeEntry
 from bot.core.repo_config import RepoConfig
-from bot.adapters.store import Store
+from bot.core.versions import PACKAGE, table, wrappers
 
 IRRELEVANT = "0"
 PACKAGE_QUERY_BLOBS = 250  # a package's sources in one query: GitHub charges a query by connections, not objects

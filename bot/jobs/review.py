@@ -16,18 +16,18 @@ import logging
 import posixpath
 from dataclasses import dataclass
 
+from bot.adapters.github import GitHubClient, GitHubError, Listing, PullFile
+from bot.adapters.store import Store
 from bot.core import render, repo_config
-from bot.core.versions import PACKAGE
 from bot.core.detector import ERROR, INFO, Finding, Scanner
 from bot.core.detector.companions import JSEP_MARK
 from bot.core.detector.lockfiles import LOCKFILE_NAMES
 from bot.core.detector.rules import fold_mixed
 from bot.core.detector.scanner import ancestors
 from bot.core.diffs import added_lines
-from bot.adapters.github import GitHubClient, GitHubError, Listing, PullFile
 from bot.core.repo_config import RepoConfig
+from bot.core.versions import PACKAGE
 from bot.jobs.repo_scan import package_folder, package_sources, scanner_for
-from bot.adapters.store import Store
 
 log = logging.getLogger("ortfix.review")
 
@@ -166,10 +166,10 @@ def _post_review(
     for author, body in client.review_bodies(pr.repo, pr.number):
         if _by_app(author):
             standing |= render.fingerprints_in(body)
-    new_inline = [f for f in inline if render.fingerprint(f) not in standing]
+    new_inline = [f for f in inline if f.fingerprint not in standing]
     overflow, new_inline = new_inline[MAX_INLINE:], new_inline[:MAX_INLINE]
-    new_body = [f for f in elsewhere if render.fingerprint(f) not in standing] + overflow
-    current = {render.fingerprint(f) for f in (*inline, *elsewhere)}
+    new_body = [f for f in elsewhere if f.fingerprint not in standing] + overflow
+    current = {f.fingerprint for f in (*inline, *elsewhere)}
     replied = {c.in_reply_to for c in comments if c.in_reply_to}
     stale = [c for c in ours if not render.fingerprints_in(c.body) & current and c.id not in replied]
     if config.dry_run:
@@ -199,7 +199,7 @@ def _create_review(
 ) -> None:
     """One review, one call. A POST is not retried blindly: after a 5xx, look whether it landed first."""
     key = hashlib.sha256(
-        (pr.head_sha + "".join(sorted(render.fingerprint(f) for f in (*inline, *body_findings)))).encode()
+        (pr.head_sha + "".join(sorted(f.fingerprint for f in (*inline, *body_findings)))).encode()
     ).hexdigest()[:16]
     body = render.review_body(body_findings, key, folded)
     comments = [{"path": f.path, "line": f.line, "side": "RIGHT", "body": render.comment_body(f)} for f in inline]

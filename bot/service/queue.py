@@ -17,16 +17,15 @@ from typing import Any
 from huey import Huey, RedisHuey, crontab
 from huey.storage import SqliteStorage
 
-from bot.core import commands, events, render
-
-from bot.jobs import audit, fix_commits
-
-from bot.service import routing
 from bot.adapters.github import GitHubApp, GitHubClient, GitHubError
-from bot.service.logs import JOB_CONTEXT
-from bot.jobs.review import PullRequest, load_config, review_pull_request
-from bot.service.settings import Settings
+from bot.adapters.package_managers import PackageManagers
 from bot.adapters.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, open_store, private_file
+from bot.core import commands, events, render
+from bot.jobs import audit, fix_commits
+from bot.jobs.review import PullRequest, load_config, review_pull_request
+from bot.service import routing
+from bot.service.logs import JOB_CONTEXT
+from bot.service.settings import Settings
 
 log = logging.getLogger("ortfix.jobs")
 
@@ -368,7 +367,7 @@ def _command(
         client.comment(repo, number, render.REFUSED.format(user=user))
         return
     config = load_config(client, service.store, repo, default_branch)
-    refresher = fix_commits.package_managers(service.settings)
+    refresher = _package_managers(service.settings)
     if pull is None:
         outcome = fix_commits.ensure_fix_pull(client, service.store, repo, default_branch, config, True, refresher)
         if outcome.number is None:
@@ -438,7 +437,7 @@ def fix_pull_job(service: Service, event: events.Event) -> None:
             return
         with service.store.lock(f"fix-pull:{repo}", service.store.lease):
             outcome = fix_commits.ensure_fix_pull(
-                client, service.store, repo, default_branch, config, refresher=fix_commits.package_managers(service.settings)
+                client, service.store, repo, default_branch, config, refresher=_package_managers(service.settings)
             )
         log.info("fix-pull.done", extra={"outcome": vars(outcome)})
     finally:
@@ -456,7 +455,7 @@ def org_tick_job(service: Service, event: events.Event) -> None:
                 continue
             default_branch = client.repository(repo)["default_branch"]
             config = load_config(client, service.store, repo, default_branch)
-            refresher = fix_commits.package_managers(service.settings)
+            refresher = _package_managers(service.settings)
             outcome = fix_commits.ensure_fix_pull(client, service.store, repo, default_branch, config, True, refresher)
             log.info("org-tick.fix-pull", extra={"target": repo, "outcome": vars(outcome)})
     finally:
@@ -470,3 +469,9 @@ HANDLERS: dict[str, Callable[[Service, events.Event], None]] = {
     routing.AUDIT_NEW: audit_new_job,
     routing.ORG_TICK: org_tick_job,
 }
+
+
+def _package_managers(settings: Settings) -> fix_commits.Refresher:
+    return fix_commits.package_managers(
+        PackageManagers(settings.tools_dir, settings.npm_registry, settings.sandbox_user)
+    )

@@ -82,7 +82,7 @@ def load(environ: Mapping[str, str] | None = None, env_file: str | Path | None =
         try:
             private_key = Path(key_path).read_text("utf-8")
         except (OSError, UnicodeDecodeError):
-            private_key = None  # bot.service.startup_checks says what is wrong with the path; Settings never raises on it
+            private_key = None  # startup_checks says what is wrong with the path; Settings never raises on it
     if private_key:
         private_key = private_key.replace("\\n", "\n")  # one-line PEMs from platforms without multi-line vars
     return Settings(

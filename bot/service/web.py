@@ -19,10 +19,9 @@ from flask.typing import ResponseReturnValue
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from bot.core import events
-
-from bot.service import routing, setup_page
 from bot.adapters.github import GitHubError, convert_manifest
+from bot.core import events
+from bot.service import routing, setup_page
 from bot.service.queue import Service, build
 from bot.service.settings import MAX_BODY_BYTES, Settings, load, write_env
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 
@@ -25,6 +26,12 @@ class Finding:
     original: str
     replacement: str | None
     because: tuple[str, ...] = field(default=(), compare=False)  # mixed-entry: the JSEP loads ("path:line") it names
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable across pushes that only move the line: path, rule and the line's text."""
+        key = f"{self.path}\0{self.rule}\0{self.original.strip()}"
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     def to_json(self) -> dict:
         data = asdict(self)

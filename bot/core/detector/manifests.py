@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import tree_sitter
 
-from bot.core.versions import PACKAGE
 from bot.core.detector.parsing import json_pairs, json_root, string_content
 from bot.core.detector.sources import Load
 from bot.core.detector.specifiers import classify
+from bot.core.versions import PACKAGE
 
 DEPENDENCY_FIELDS = ("dependencies", "devDependencies", "peerDependencies", "optionalDependencies")
 OVERRIDE_FIELDS = ("overrides", "resolutions")

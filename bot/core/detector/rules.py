@@ -14,6 +14,13 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.core import markdown
+from bot.core.detector import messages
+from bot.core.detector.companions import JSEP_MARK, NATIVE_MARK
+from bot.core.detector.findings import ERROR, INFO, WARNING, Finding
+from bot.core.detector.lockfiles import INSTALL_COMMANDS
+from bot.core.detector.manifests import RangeLine
+from bot.core.detector.sources import FileFacts, Load, Place
+from bot.core.detector.specifiers import prefix_version, rewrite
 from bot.core.versions import (
     JSEP,
     NATIVE,
@@ -28,13 +35,6 @@ from bot.core.versions import (
     raise_floor,
     valid_range,
 )
-from bot.core.detector import messages
-from bot.core.detector.companions import JSEP_MARK, NATIVE_MARK
-from bot.core.detector.findings import ERROR, INFO, WARNING, Finding
-from bot.core.detector.lockfiles import INSTALL_COMMANDS
-from bot.core.detector.manifests import RangeLine
-from bot.core.detector.sources import FileFacts, Load, Place
-from bot.core.detector.specifiers import prefix_version, rewrite
 
 JSEP_IMPORT = "jsep-import"
 JSEP_CDN = "jsep-cdn"

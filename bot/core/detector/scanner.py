@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from bot.core.versions import PACKAGE, VersionTable, min_version, table, wrappers
 from bot.core.detector.findings import SEVERITIES, Finding, Report
 from bot.core.detector.lockfiles import LOCKFILE_NAMES, covers, resolved_version, resolving_row
 from bot.core.detector.manifests import Manifest, parse_manifest
@@ -29,6 +28,7 @@ from bot.core.detector.sources import (
     skip_reason,
     vendored_bundle,
 )
+from bot.core.versions import PACKAGE, VersionTable, min_version, table, wrappers
 
 MAX_SOURCE_BYTES = 1_000_000
 MAX_LOCKFILE_BYTES = 64_000_000

@@ -11,12 +11,12 @@ import posixpath
 import re
 from dataclasses import dataclass, field
 
-from bot.core.versions import PACKAGE
 from bot.core.detector.companions import JSEP_MARK, names_jsep_asset
 from bot.core.detector.facts import CodeFacts, Reference
 from bot.core.detector.javascript import scan_code
 from bot.core.detector.markup import scan_json, scan_markup
 from bot.core.detector.specifiers import Target, classify
+from bot.core.versions import PACKAGE
 
 CODE_GRAMMARS = {
     ".js": "javascript",
