@@ -307,7 +307,7 @@ def test_fix_prints_the_files_it_changed(project: Path, capsys: pytest.CaptureFi
 
 
 def test_fix_fixes_two_loads_on_one_line_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The passes of fixer.fix_texts: both loads on the line are switched by one --fix."""
+    """The passes of edits.fix_texts: both loads on the line are switched by one --fix."""
     shutil.copytree(CORPUS / "locked-old", tmp_path / "p")
     app = tmp_path / "p/src/two.js"
     app.write_text("import a from 'onnxruntime-web'; import b from 'onnxruntime-web/all';\n")

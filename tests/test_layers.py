@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
@@ -103,3 +104,24 @@ def test_the_check_sees_an_upward_import_an_impure_core_and_a_circle() -> None:
         "import circle: bot.cli.main -> bot.service.web -> bot.cli.main",
         "import circle: bot.jobs.review -> bot.jobs.audit -> bot.jobs.review",
     ]
+
+
+def test_the_architecture_page_and_the_readme_match_the_tree() -> None:
+    """Every module is in the drawing under its layer; every path the page names exists; the README names each layer."""
+    page = (BOT.parent / "docs/architecture.md").read_text("utf-8")
+    drawing = page.split("```")[1]
+    blocks = {layer: "" for layer in LAYERS}  # each layer's lines of the drawing, down to the next layer's
+    current = None
+    for line in drawing.splitlines():
+        first = line.split()[0].rstrip("/") if line.split() else ""
+        current = first if first in LAYERS else current
+        if current:
+            blocks[current] += line + "\n"
+    for name in modules():
+        parts = name.split(".")
+        if len(parts) > 2 and parts[1] in LAYERS and parts[2] != "__main__":
+            assert re.search(rf"\b{parts[2]}\b", blocks[parts[1]]), f"{name} is not drawn under {parts[1]}/"
+    for path in re.findall(r"`((?:bot/)?(?:\w+/)+\w+\.py)", page):
+        assert (BOT / path.removeprefix("bot/")).exists() or (BOT.parent / path).exists(), path
+    readme = (BOT.parent / "README.md").read_text("utf-8")
+    assert all(f"`bot/{layer}/`" in readme for layer in LAYERS)

@@ -458,7 +458,7 @@ def _shown(path: Path) -> str:
 
 
 def _fix(args: argparse.Namespace, scans: list[_Scan]) -> list[Path]:
-    """Every fix worked out in memory first (fixer.fix_texts), then written all or nothing; the files changed."""
+    """Every fix worked out in memory first (edits.fix_texts), then written all or nothing; the files changed."""
 
     def wanted(finding: Finding) -> bool:
         return args.all or finding.severity != INFO

@@ -1,4 +1,4 @@
-"""The fixer: pure; a file's text and its findings in, the fixed text out."""
+"""The edits: pure; a file's text and its findings in, the fixed text out (and the plan of a fix commit)."""
 
 from __future__ import annotations
 

@@ -209,7 +209,7 @@ def fix_pull_title(plan: FixPlan) -> str:
 
 
 def lockfile_note(manifest: str, command: str, reason: str, detail: str = "") -> str:
-    """`reason` is one of lockfile_refresh's fixed texts; the package manager's own words only in a code block."""
+    """`reason` is one of package_managers' fixed texts; the package manager's own words only in a code block."""
     note = LOCKFILE_NOTE.format(manifest=markdown.code(manifest), command=markdown.code(command), reason=reason)
     return note + ("\n\n" + textwrap.indent(markdown.block(detail), "  ", lambda _: True) if detail else "")
 
