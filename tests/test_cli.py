@@ -186,7 +186,7 @@ SETPRIV = shutil.which("setpriv")
 
 def run_unprivileged(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """`ortfix` in a process that file permissions apply to: as root, without the capabilities that bypass them."""
-    command = [sys.executable, "-m", "bot.cli.main", *args]
+    command = [sys.executable, "-m", "bot.cli", *args]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         assert SETPRIV, "setpriv (util-linux) is needed to drop root's permission overrides"
         command = [SETPRIV, "--bounding-set=-dac_override,-dac_read_search", *command]
@@ -341,7 +341,7 @@ def test_a_full_disk_leaves_every_file_as_it_was(project: Path) -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (1_000_000, 1_000_000))
 
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli.main", "scan", ".", "--fix", "--max-bytes", "5000000"],
+        [sys.executable, "-m", "bot.cli", "scan", ".", "--fix", "--max-bytes", "5000000"],
         capture_output=True,
         text=True,
         timeout=120,

@@ -200,7 +200,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         open_store(None, settings.db_path, settings.lease_seconds).lapse_running()
     # jobs share the cores with gunicorn: webhooks first (their acknowledgement is what GitHub times)
-    worker = processes.spawn([sys.executable, "-m", "bot.cli.main", "worker"], niceness=CONSUMER_NICENESS)
+    worker = processes.spawn([sys.executable, "-m", "bot.cli", "worker"], niceness=CONSUMER_NICENESS)
     # a child that dies on its own takes the other with it, so that a supervisor restarts both
     return EXIT_CLEAN if processes.supervise([web, worker]) == "signal" else EXIT_FAILED
 
@@ -233,7 +233,7 @@ def _serve_setup(args: argparse.Namespace, settings) -> int:
     ended = processes.supervise([web], done=lambda: not settings_module.load(env_file=settings.env_file).missing)
     if ended != "done":
         return EXIT_CLEAN if ended == "signal" else EXIT_FAILED
-    os.execv(sys.executable, [sys.executable, "-m", "bot.cli.main", *sys.argv[1:]])  # now with credentials
+    os.execv(sys.executable, [sys.executable, "-m", "bot.cli", *sys.argv[1:]])  # now with credentials
     return EXIT_CLEAN  # pragma: no cover
 
 
