@@ -70,6 +70,16 @@ def test_on_an_enterprise_server_the_issue_links_to_its_web_address(tmp_path, pr
     assert "github.com" not in issue["body"] and github.graphql_queries  # served at /api/graphql
 
 
+def test_with_graphql_down_the_audit_reads_over_rest_and_writes_the_same_issue(service, github) -> None:
+    """GraphQL answering 502 on every try: the blobs come one by one over REST and the issue is the same."""
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    github.fail("POST", "/graphql", 502, times=50)
+    outcome = audit(service)
+    (issue,) = issues(github)
+    assert outcome.action == "opened" and outcome.findings == 2 and github.count("GET", "/git/blobs/") == 2
+    assert issue["title"] == "onnxruntime-web loads the JSEP WebGPU backend in 2 places"
+
+
 def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
     """Second run, nothing changed: one conditional request answered 304, no issue write."""
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})

@@ -14,7 +14,7 @@ from bot.jobs.fix_commits import FIX_BRANCH, ensure_fix_pull, fix_pull_request, 
 from bot.service import routing
 from bot.service.queue import run_delivery
 from tests.conftest import example
-from tests.fake_github import APP_LOGIN, PullRequest
+from tests.fake_github import APP_LOGIN, GRAPHQL_ERRORS, PullRequest
 
 REPO = "octo-org/web-app"
 MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
@@ -94,6 +94,18 @@ def test_ortfix_commits_every_fix_in_one_commit(service, github) -> None:
     (reply,) = replies(github)
     assert f"https://github.com/{REPO}/commit/{new_head}" in reply and "`feature`" in reply
     assert [r for _, r in github.repo(REPO).reactions] == ["eyes", "rocket"]
+
+
+def test_with_graphql_down_ortfix_still_commits_every_fix(service, github) -> None:
+    """GraphQL answering with `errors` on every try: the files come over REST; the same one commit lands."""
+    old_head = make_pull(github).head_sha
+    github.fail("POST", "/graphql", GRAPHQL_ERRORS, times=50)
+    deliver(service, "issue_comment", comment_payload("/ortfix"))
+    commit = github.commits[github.repo(REPO).refs["feature"]]
+    assert commit.parents == [old_head] and github.count("POST", "/git/commits$") == 1
+    assert "'onnxruntime-web/webgpu'" in commit.files["src/model.js"]
+    assert '"onnxruntime-web": "^1.30.0"' in commit.files["package.json"]
+    assert github.count("GET", "/git/blobs/") > 0
 
 
 def test_a_second_ortfix_finds_nothing_and_says_so(service, github) -> None:

@@ -102,6 +102,22 @@ def test_stale_comments_delete_removes_the_stale_comment(service, github) -> Non
     assert pull.comments == [] and pull.resolved == set() and outcome.deleted == 1
 
 
+def test_stale_comments_delete_leaves_a_thread_someone_answered(service, github) -> None:
+    """Even with `stale_comments: delete`, a comment with a reply is neither deleted nor resolved: the talk stays."""
+    github.contents[(REPO, ".github/ortfix.yml")] = "stale_comments: delete\n"
+    bare = "import * as ort from 'onnxruntime-web';\n" + SESSION
+    pull = make_pull(github, {"src/a.js": bare, "src/b.js": bare})
+    review(service, github, pull)
+    answered, lone = sorted(pull.comments, key=lambda c: c["path"])
+    pull.comments.append({"id": 9001, "path": "src/a.js", "line": 1, "body": "why?", "in_reply_to_id": answered["id"]})
+    fixed = bare.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
+    pull.head.update({"src/a.js": fixed, "src/b.js": fixed})
+    github.add_pull(pull)
+    _, outcome = review(service, github, pull)
+    assert [c["id"] for c in pull.comments] == [answered["id"], 9001] and pull.resolved == set()
+    assert outcome.deleted == 1 and lone["id"] not in [c["id"] for c in pull.comments]
+
+
 def test_several_hunks_crlf_and_a_rename(service, github) -> None:
     """Anchors follow the new file's numbering across hunks, in a CRLF file and a renamed one."""
     long_base = "".join(f"const v{i} = {i};\r\n" for i in range(40))
