@@ -247,7 +247,7 @@ def test_the_audit_command_prints_and_writes_only_when_asked(
     github, private_key, tmp_path, monkeypatch, capsys
 ) -> None:
     """`ortfix audit OWNER/REPO` prints the table and writes nothing; with --write the issue is opened."""
-    from bot.cli.main import main
+    from bot.cli.commands import main
 
     monkeypatch.chdir(tmp_path)
     for name, value in {
@@ -277,7 +277,7 @@ def test_the_audit_command_waits_for_a_running_audit_then_gives_up_in_a_sentence
     import threading
 
     from bot.adapters.store import SqliteStore
-    from bot.cli.main import main
+    from bot.cli.commands import main
 
     for name, value in {
         "APP_ID": "1",

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 
 from bot.cli import formats
-from bot.cli.main import _parser, main
+from bot.cli.commands import _parser, main
 from tests.conftest import CORPUS
 
 JSON_KEYS = {"path", "line", "end_line", "column", "rule", "severity", "message", "original", "replacement"}
@@ -171,7 +171,7 @@ def test_fix_never_half_switches(case: str, tmp_path: Path, capsys: pytest.Captu
 def test_scan_help_loads_no_grammar() -> None:
     """`ortfix scan --help` answers without importing a tree-sitter grammar (they load on the first parse)."""
     code = (
-        "import sys\nfrom bot.cli.main import main\nmain(['scan', '--help'])\n"
+        "import sys\nfrom bot.cli.commands import main\nmain(['scan', '--help'])\n"
         "print(sorted(m for m in sys.modules if m.startswith('tree_sitter_')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

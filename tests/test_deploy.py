@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli.main import _parser
+from bot.cli.commands import _parser
 from bot.service.settings import DEFAULT_WEBHOOK_PATH
 from bot.service.web import create_app
 

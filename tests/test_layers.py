@@ -31,8 +31,9 @@ def imports(name: str, source: str, known: set[str]) -> set[str]:
             found |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
-            if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+            if node.level:  # relative: from the package, one level up per extra dot
+                parts = package.split(".")
+                base = ".".join(parts[: len(parts) - node.level + 1] + ([base] if base else []))
             for alias in node.names:
                 found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     return {m if m.startswith("bot") else m.split(".")[0] for m in found}
@@ -94,14 +95,14 @@ def test_the_check_sees_an_upward_import_an_impure_core_and_a_circle() -> None:
         "bot.core.events": "import flask\n",
         "bot.jobs.review": "from bot.jobs import audit\n",
         "bot.jobs.audit": "def later():\n    from bot.jobs.review import load_config\n",
-        "bot.service.web": "from bot.core import render\nfrom bot.cli.main import main\n",
-        "bot.cli.main": "from bot.service import web\n",
+        "bot.service.web": "from bot.core import render\nfrom bot.cli.commands import main\n",
+        "bot.cli.commands": "from bot.service import web\n",
     }
     assert violations(planted) == [
         "bot.core.render (core) imports bot.jobs.review (jobs)",
         "bot.core.events (core) imports flask",
-        "bot.service.web (service) imports bot.cli.main (cli)",
-        "import circle: bot.cli.main -> bot.service.web -> bot.cli.main",
+        "bot.service.web (service) imports bot.cli.commands (cli)",
+        "import circle: bot.cli.commands -> bot.service.web -> bot.cli.commands",
         "import circle: bot.jobs.review -> bot.jobs.audit -> bot.jobs.review",
     ]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import responses
 
-from bot.cli.main import main
+from bot.cli.commands import main
 from bot.cli.refresh_versions import REGISTRY_URL, build_eras, classify_bundle, entry_files, refresh, tarball_files
 from bot.core.detector import scan_files
 from bot.core.versions import JSEP, NATIVE, NONE, in_range, parse_table

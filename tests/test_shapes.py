@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.main import main
+from bot.cli.commands import main
 from bot.core.detector.messages import PINNED_BY_HASH
 from tests.conftest import CORPUS, scan_dir
 

@@ -20,7 +20,7 @@ from huey.storage import SqliteStorage
 from bot.adapters.github import GitHubApp, GitHubClient, GitHubError
 from bot.adapters.package_managers import PackageManagers
 from bot.adapters.store import CHECKPOINT_PAGES, DONE, FAILED, Busy, Heartbeat, Store, open_store, private_file
-from bot.core import commands, events, render
+from bot.core import events, render, slash_commands
 from bot.jobs import audit, fix_commits
 from bot.jobs.review import PullRequest, load_config, review_pull_request
 from bot.service import routing
@@ -323,7 +323,7 @@ def command_job(service: Service, event: events.Event) -> None:
     payload = event.payload
     issue, comment = payload["issue"], payload["comment"]
     repo, number = payload["repository"]["full_name"], int(issue["number"])
-    command = commands.parse(comment.get("body"))
+    command = slash_commands.parse(comment.get("body"))
     JOB_CONTEXT.set({**(JOB_CONTEXT.get() or {}), "pr": number, "command": command})
     done_key = f"command:{comment['id']}:{hashlib.sha256((comment.get('body') or '').encode()).hexdigest()[:12]}"
     if service.store.get(done_key):
@@ -350,12 +350,14 @@ def _command(
     is_pull = "pull_request" in issue
     default_branch = payload["repository"]["default_branch"]
     user = comment["user"]["login"]
-    if command in (commands.HELP, commands.CHECK) and not _within_rate(service, repo, number, user, command):
+    if command in (slash_commands.HELP, slash_commands.CHECK) and not _within_rate(
+        service, repo, number, user, command
+    ):
         return
-    if command == commands.HELP:
+    if command == slash_commands.HELP:
         client.comment(repo, number, render.HELP)
         return
-    if command == commands.CHECK:
+    if command == slash_commands.CHECK:
         if is_pull:
             head = client.pull(repo, number)["head"]["sha"]
             review_pull_request(client, service.store, PullRequest(repo, number, head, default_branch, False))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.core import commands, render
+from bot.core import render, slash_commands
 from bot.core.events import Event
 
 REVIEW = "review"
@@ -47,7 +47,7 @@ def route(event: Event) -> str | None:
 def newly_ticked(payload: dict) -> set[str]:
     """Repositories whose box in ortfix's org issue was just ticked."""
     body = (payload.get("issue") or {}).get("body") or ""
-    if render.ORG_MARKER not in body or commands.from_bot({"user": payload.get("sender") or {}}):
+    if render.ORG_MARKER not in body or slash_commands.from_bot({"user": payload.get("sender") or {}}):
         return set()
     before = ((payload.get("changes") or {}).get("body") or {}).get("from") or ""
     return render.ticked(body) - render.ticked(before)
@@ -56,11 +56,11 @@ def newly_ticked(payload: dict) -> set[str]:
 def _new_command(payload: dict) -> bool:
     """A `/ortfix` command by a person, that an edit did not merely carry over."""
     comment = payload.get("comment") or {}
-    command = commands.parse(comment.get("body"))
-    if command is None or commands.from_bot(comment):
+    command = slash_commands.parse(comment.get("body"))
+    if command is None or slash_commands.from_bot(comment):
         return False
     before = ((payload.get("changes") or {}).get("body") or {}).get("from")
-    return before is None or commands.parse(before) != command
+    return before is None or slash_commands.parse(before) != command
 
 
 def _default_branch_moved(payload: dict) -> bool:

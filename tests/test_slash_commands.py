@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import commands
+from bot.core import slash_commands
 
 
 @pytest.mark.parametrize(
@@ -35,7 +35,7 @@ from bot.core import commands
     ],
 )
 def test_parse(body: str | None, command: str | None) -> None:
-    assert commands.parse(body) == command
+    assert slash_commands.parse(body) == command
 
 
 @pytest.mark.parametrize(
@@ -48,4 +48,4 @@ def test_parse(body: str | None, command: str | None) -> None:
     ],
 )
 def test_bots_are_never_commanders(user: dict, bot: bool) -> None:
-    assert commands.from_bot({"user": user}) is bot
+    assert slash_commands.from_bot({"user": user}) is bot
