@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import main
+from bot.cli import commands as cli_commands
 from bot.core import repo_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ def check_command(words: list[str], wheel_dir: Path) -> None:
     """Check one command as its tool would take it; fail for a command nobody knows how to check."""
     head, args = words[0], words[1:]
     if head == "ortfix":
-        parser = main._parser()
+        parser = cli_commands._parser()
         parser.parse_args(args)  # SystemExit (a usage error) fails the test
         subcommand = next(a for a in args if not a.startswith("-"))
         assert run(str(BIN / "ortfix"), subcommand, "--help").returncode == 0
