@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.detector import Finding, scan_files
+from bot.core.detector import Finding, scan_files
 
 SOURCE = """import {{ helper{i} }} from './helper{i}';
 export function compute{i}(values) {{

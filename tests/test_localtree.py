@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import localtree
-from bot.detector import Scanner, scan_files
+from bot.cli import localtree
+from bot.core.detector import Scanner, scan_files
 from tests.conftest import scan_dir
 
 IMPORT = "import * as ort from 'onnxruntime-web';\n"

@@ -8,7 +8,7 @@ import time
 import pytest
 import redis
 
-from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Heartbeat, RedisStore, SqliteStore
+from bot.adapters.store import DONE, FAILED, LEASE_SECONDS, Busy, Heartbeat, RedisStore, SqliteStore
 from tests.conftest import Clock
 
 
