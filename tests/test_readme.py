@@ -196,3 +196,25 @@ def test_security_md_says_who_is_trusted_what_runs_where_the_sandbox_and_how_to_
     for trusted_or_not in ("operator", "pull request", "comment", "webhook"):
         assert trusted_or_not in text.lower(), trusted_or_not
     assert "ortfix-sandbox" in text and "ORTFIX_SANDBOX_USER" in text
+
+
+def test_the_readme_is_for_users_and_lists_every_command() -> None:
+    """What a user and an operator need, in that order, kept short; the command table names every subcommand."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings == [
+        "Quick start",
+        "Installing it on an organization",
+        "Configuration",
+        "What ortfix does on GitHub",
+        "The command line",
+        "What it finds",
+        "Deployment",
+        "Figures",
+        "Where things are",
+    ]
+    assert len(text.splitlines()) <= 300
+    table = text.split("### All commands", 1)[1].split("\n## ", 1)[0]
+    (subcommands,) = (a for a in cli_commands._parser()._actions if a.choices)
+    assert all(f"`ortfix {name}" in table for name in subcommands.choices)
+    assert not re.search(r"\b(sessions?|helpers?|this machine)\b", text, re.I)  # never the process it was written in
