@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from bot import events
-from bot.jobs import adopt_list_queue, build, run_delivery
-from bot.store import LEASE_SECONDS, RedisStore, SqliteStore
-from bot.web import create_app
+from bot.adapters.store import LEASE_SECONDS, RedisStore, SqliteStore
+from bot.core import events
+from bot.service.queue import adopt_list_queue, build, run_delivery
+from bot.service.web import create_app
 from tests.conftest import METRICS_AUTH, SECRET, Clock, pull_request_payload
 from tests.fake_github import PullRequest as FakePull
 
@@ -147,7 +147,7 @@ def test_job_logs_carry_the_delivery_and_the_call_count(queue_service, github, c
     """Each line of a job names its delivery, installation, repo and PR; the last one counts the API calls."""
     import logging
 
-    from bot.logs import JsonFormatter
+    from bot.service.logs import JsonFormatter
 
     service, _ = queue_service
     github.add_pull(deliver(service))
@@ -164,7 +164,7 @@ def test_logs_are_json_lines(capsys) -> None:
     """configure() makes every line one JSON object with the job's context."""
     import logging
 
-    from bot.logs import JOB_CONTEXT, configure
+    from bot.service.logs import JOB_CONTEXT, configure
 
     configure("INFO")
     token = JOB_CONTEXT.set({"delivery": "d-9", "repo": REPO})
@@ -177,7 +177,7 @@ def test_logs_are_json_lines(capsys) -> None:
 
 def test_deliveries_missed_during_an_outage_are_redelivered_once(service, github) -> None:
     """GitHub lists its recent deliveries: ortfix asks again for those that failed and never reached it."""
-    from bot.jobs import redeliver_missed
+    from bot.service.queue import redeliver_missed
 
     def attempt(id_: int, guid: str, code: int) -> dict:
         return {

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot.detector import scan_files
-from bot.detector.lockfiles import resolved_version
+from bot.core.detector import scan_files
+from bot.core.detector.lockfiles import resolved_version
 
 NPM_V3 = """{
   "lockfileVersion": 3,

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.commands import main
 from tests.conftest import scan_dir
 
 NEEDS_THE_PACKAGE_MANAGER = {"lockfile-version"}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot import events
+from bot.core import events
 from tests.conftest import METRICS_AUTH, METRICS_TOKEN, SECRET, free_port, pull_request_payload
 
 ORTFIX = str(Path(sys.executable).with_name("ortfix"))

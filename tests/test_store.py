@@ -9,7 +9,7 @@ import time
 import pytest
 import redis
 
-from bot.store import DONE, FAILED, LEASE_SECONDS, Busy, Heartbeat, RedisStore, SqliteStore, WriteLock
+from bot.adapters.store import DONE, FAILED, LEASE_SECONDS, Busy, Heartbeat, RedisStore, SqliteStore, WriteLock
 from tests.conftest import Clock
 
 
