@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 
 from werkzeug.serving import make_server  # noqa: E402
 
-from bot.audit import RepoInfo, audit_repository  # noqa: E402
-from bot.github_client import GitHubApp  # noqa: E402
-from bot.store import SqliteStore  # noqa: E402
+from bot.adapters.github import GitHubApp  # noqa: E402
+from bot.adapters.store import SqliteStore  # noqa: E402
+from bot.jobs.audit import RepoInfo, audit_repository  # noqa: E402
 from tests.fake_github import FakeGitHub, load_spec  # noqa: E402
 
 ORT = "import * as ort from 'onnxruntime-web';\nort.InferenceSession.create('m', { executionProviders: ['webgpu'] });\n"

@@ -1,4 +1,4 @@
-"""Mutation score per module: mutmut over the detector, fixer, render, review, store and events.
+"""Mutation score per module: mutmut over the detector, the fixer (edits), render, review, store and events.
 
     nice -n 19 python bench/mutation.py [MODULE ...]   # any of: detector fixer render review store events
 
@@ -23,10 +23,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FAST = ["tests/test_fixer.py"]
+FAST = ["tests/test_edits.py"]
 SUITES = {  # module → (the files mutated, the tests that judge them)
     "detector": (
-        ["bot/detector/*"],
+        ["bot/core/detector/*"],
         [
             "tests/test_corpus.py",
             "tests/test_specifiers.py",
@@ -40,11 +40,11 @@ SUITES = {  # module → (the files mutated, the tests that judge them)
             *FAST,
         ],
     ),
-    "fixer": (["bot/fixer.py"], FAST),
-    "render": (["bot/render.py"], ["tests/test_render.py", "tests/test_posted_markdown.py", *FAST]),
-    "review": (["bot/review.py"], ["tests/test_review.py"]),
-    "store": (["bot/store.py"], ["tests/test_store.py"]),
-    "events": (["bot/events.py"], ["tests/test_events.py", "tests/test_routing.py", "tests/test_webhooks.py"]),
+    "fixer": (["bot/core/edits.py"], FAST),
+    "render": (["bot/core/render.py"], ["tests/test_render.py", "tests/test_posted_markdown.py", *FAST]),
+    "review": (["bot/jobs/review.py"], ["tests/test_review.py"]),
+    "store": (["bot/adapters/store.py"], ["tests/test_store.py"]),
+    "events": (["bot/core/events.py"], ["tests/test_events.py", "tests/test_routing.py", "tests/test_webhooks.py"]),
 }
 TARGET = 90.0
 KILLED = {"killed", "timeout", "segfault", "caught by type check"}  # the tests (or the checker) noticed

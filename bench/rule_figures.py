@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from bot.detector.rules import RULES
+from bot.core.detector.rules import RULES
 from tests.conftest import CORPUS, scan_dir
 from tests.test_corpus import expected
 

@@ -37,7 +37,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import events  # noqa: E402
+from bot.core import events  # noqa: E402
 from tests.conftest import example, pull_request_payload  # noqa: E402
 from tests.fake_github import FakeGitHub, load_spec  # noqa: E402
 from tests.fake_github import PullRequest as FakePull  # noqa: E402

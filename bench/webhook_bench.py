@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bot import events  # noqa: E402
+from bot.core import events  # noqa: E402
 
 SECRET = "bench-secret"
 EXAMPLE = ROOT.parent / "shared/github/webhook-examples/check_suite/rerequested.payload.json"
@@ -142,9 +142,9 @@ def review_calls() -> tuple[list[str], list[str], list[str]]:
 
     import responses
 
-    from bot.github_client import GitHubApp
-    from bot.review import PullRequest, review_pull_request
-    from bot.store import SqliteStore
+    from bot.adapters.github import GitHubApp
+    from bot.adapters.store import SqliteStore
+    from bot.jobs.review import PullRequest, review_pull_request
     from tests.conftest import private_key as make_key
     from tests.fake_github import FakeGitHub, load_spec
     from tests.fake_github import PullRequest as FakePull
@@ -230,9 +230,10 @@ def main() -> None:
             stored = {row[0] for row in db.execute("SELECT id FROM ortfix_deliveries WHERE id LIKE 'bench-%'")}
     cores = os.cpu_count()
     python = sys.version.split()[0]
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"{args.deliveries:,} signed {EVENT} deliveries, open loop at {args.rate:.0f}/s over {args.clients} "
-        f"connections; gunicorn --workers {args.workers}; {cores} cores, Python {python}"
+        f"connections; gunicorn --workers {args.workers}; {cores} cores, Python {python}; load average {load}"
     )
     for name, (latencies, errors, _, throughput) in results.items():
         ms = [x * 1000 for x in latencies]

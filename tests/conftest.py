@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.detector import Report, Scanner
-from bot.localtree import scan_root
+from bot.cli.localtree import scan_root
+from bot.core.detector import Report, Scanner
 from tests.paths import SHARED
 
 TESTS = Path(__file__).parent
@@ -115,7 +115,7 @@ def private_key() -> str:
 
 @pytest.fixture
 def settings(tmp_path: Path, private_key: str):
-    from bot.settings import load
+    from bot.service.settings import load
 
     environ = {
         "APP_ID": "12345",
@@ -170,7 +170,7 @@ def github_http(openapi_spec):
 
 @pytest.fixture
 def service(settings):
-    from bot.jobs import build
+    from bot.service.queue import build
 
     built = build(settings)
     if built.app is not None:

@@ -6,13 +6,13 @@ import dataclasses
 
 import pytest
 
-from bot import render
-from bot.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
-from bot.github_client import GitHubError
-from bot.jobs import build, fan_out_audits
-from bot.repo_config import RepoConfig
-from bot.repo_scan import scan_commit
-from bot.store import Busy, RedisStore
+from bot.adapters.github import GitHubError
+from bot.adapters.store import Busy, RedisStore
+from bot.core import render
+from bot.core.repo_config import RepoConfig
+from bot.jobs.audit import CALLS_PER_REPO, MIN_SPACING, AuditOutcome, RepoInfo, audit_repository, pacing
+from bot.jobs.repo_scan import scan_commit
+from bot.service.queue import build, fan_out_audits
 
 REPO = "octo-org/web-app"
 MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.22.0"\n  }\n}\n'
@@ -52,7 +52,7 @@ def test_on_an_enterprise_server_the_issue_links_to_its_web_address(tmp_path, pr
     """REST under https://HOST/api/v3, GraphQL at /api/graphql: the issue's links go to https://HOST, none to github.com."""
     import responses
 
-    from bot.settings import load
+    from bot.service.settings import load
     from tests.conftest import SECRET
     from tests.fake_github import FakeGitHub
 
@@ -68,6 +68,16 @@ def test_on_an_enterprise_server_the_issue_links_to_its_web_address(tmp_path, pr
     (issue,) = issues(github)
     assert f"[src/model.js:1](https://ghe.example/{REPO}/blob/{sha}/src/model.js#L1)" in issue["body"]
     assert "github.com" not in issue["body"] and github.graphql_queries  # served at /api/graphql
+
+
+def test_with_graphql_down_the_audit_reads_over_rest_and_writes_the_same_issue(service, github) -> None:
+    """GraphQL answering 502 on every try: the blobs come one by one over REST and the issue is the same."""
+    github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
+    github.fail("POST", "/graphql", 502, times=50)
+    outcome = audit(service)
+    (issue,) = issues(github)
+    assert outcome.action == "opened" and outcome.findings == 2 and github.count("GET", "/git/blobs/") == 2
+    assert issue["title"] == "onnxruntime-web loads the JSEP WebGPU backend in 2 places"
 
 
 def test_an_unchanged_repository_costs_one_free_call(service, github) -> None:
@@ -237,7 +247,7 @@ def test_the_audit_command_prints_and_writes_only_when_asked(
     github, private_key, tmp_path, monkeypatch, capsys
 ) -> None:
     """`ortfix audit OWNER/REPO` prints the table and writes nothing; with --write the issue is opened."""
-    from bot.cli import main
+    from bot.cli.commands import main
 
     monkeypatch.chdir(tmp_path)
     for name, value in {
@@ -266,8 +276,8 @@ def test_the_audit_command_waits_for_a_running_audit_then_gives_up_in_a_sentence
     and after a lease without it says so."""
     import threading
 
-    from bot.cli import main
-    from bot.store import SqliteStore
+    from bot.adapters.store import SqliteStore
+    from bot.cli.commands import main
 
     for name, value in {
         "APP_ID": "1",
@@ -307,8 +317,8 @@ def test_an_installation_webhook_audits_its_repositories(service, github) -> Non
     """installation.created (GitHub's example, edited to our repositories) → each repository audited once."""
     import json
 
-    from bot import events
-    from bot.jobs import run_delivery
+    from bot.core import events
+    from bot.service.queue import run_delivery
     from tests.conftest import example
 
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
@@ -330,9 +340,10 @@ def test_the_org_issue_lists_affected_repositories_and_a_tick_opens_a_fix_pull(s
     """One issue in the org's .github repository; ticking a box (an issues.edited event) opens that repo's fix PR."""
     import json
 
-    from bot import events, routing
-    from bot.audit import write_org_issue
-    from bot.jobs import run_delivery
+    from bot.core import events
+    from bot.jobs.audit import write_org_issue
+    from bot.service import routing
+    from bot.service.queue import run_delivery
     from tests.conftest import example
 
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})

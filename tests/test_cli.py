@@ -13,8 +13,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from bot import formats
-from bot.cli import _parser, main
+from bot.cli import formats
+from bot.cli.commands import _parser, main
 from tests.conftest import CORPUS
 
 JSON_KEYS = {"path", "line", "end_line", "column", "rule", "severity", "message", "original", "replacement"}
@@ -171,7 +171,7 @@ def test_fix_never_half_switches(case: str, tmp_path: Path, capsys: pytest.Captu
 def test_scan_help_loads_no_grammar() -> None:
     """`ortfix scan --help` answers without importing a tree-sitter grammar (they load on the first parse)."""
     code = (
-        "import sys\nfrom bot.cli import main\nmain(['scan', '--help'])\n"
+        "import sys\nfrom bot.cli.commands import main\nmain(['scan', '--help'])\n"
         "print(sorted(m for m in sys.modules if m.startswith('tree_sitter_')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -307,7 +307,7 @@ def test_fix_prints_the_files_it_changed(project: Path, capsys: pytest.CaptureFi
 
 
 def test_fix_fixes_two_loads_on_one_line_in_one_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """The passes of fixer.fix_texts: both loads on the line are switched by one --fix."""
+    """The passes of edits.fix_texts: both loads on the line are switched by one --fix."""
     shutil.copytree(CORPUS / "locked-old", tmp_path / "p")
     app = tmp_path / "p/src/two.js"
     app.write_text("import a from 'onnxruntime-web'; import b from 'onnxruntime-web/all';\n")

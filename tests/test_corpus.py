@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.fixer import apply
+from bot.core.edits import apply
 from tests.conftest import CORPUS, scan_dir
 
 MARKER = re.compile(r"ortfix-expect:((?: [a-z-]+ (?:error|warning|info))+)")

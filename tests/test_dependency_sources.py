@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.dependency_sources import allowed_spec, outside_registry
+from bot.core.dependency_sources import allowed_spec, outside_registry
 
 REFUSED_SPECS = [
     "github:attacker/x",

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import yaml
 
-from bot.cli import _parser
-from bot.settings import DEFAULT_WEBHOOK_PATH
-from bot.web import create_app
+from bot.cli.commands import _parser
+from bot.service.settings import DEFAULT_WEBHOOK_PATH
+from bot.service.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"
-SETTINGS_NAMES = set(re.findall(r'get\("([A-Z_]+)"', (ROOT / "bot/settings.py").read_text()))
+SETTINGS_NAMES = set(re.findall(r'get\("([A-Z_]+)"', (ROOT / "bot/service/settings.py").read_text()))
 SECRET_NAMES = {"APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET"}
 WEB_COMMAND = ["gunicorn", "--bind", "0.0.0.0:3000", "--workers", "2", "--graceful-timeout", "25", "bot.web:wsgi()"]
 

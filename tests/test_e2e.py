@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot import events
-from bot.detector import scan_files
+from bot.core import events
+from bot.core.detector import scan_files
 from tests.conftest import SECRET, example, free_port, pull_request_payload, served
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
@@ -196,8 +196,8 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
     assert [f for f in report.findings if f.replacement] == [] and github.count("POST", "/git/commits$") == 1
 
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
-    from bot.jobs import build
-    from bot.settings import load
+    from bot.service.queue import build
+    from bot.service.settings import load
 
     build(load(ortfix.env, env_file=None)).audit_installation(42)  # what the weekly schedule queues
     wait_for(lambda: github.repo(REPO).issues, message="no audit issue")
@@ -222,8 +222,8 @@ def test_review_fix_push_ortfix_and_audit(ortfix, github) -> None:
 def test_on_an_enterprise_server_every_link_goes_to_its_web_address(tmp_path, private_key, openapi_spec) -> None:
     """GITHUB_API_URL=http://HOST/api/v3 (GraphQL at /api/graphql): the review, check run, /ortfix reply, audit
     issue and org issue link only to http://HOST, never to github.com."""
-    from bot.jobs import build
-    from bot.settings import load
+    from bot.service.queue import build
+    from bot.service.settings import load
 
     with served(FakeGitHub(None, openapi_spec, "https://ghe.test/api/v3")) as github:
         env = service_env(private_key, github, GITHUB_API_URL=f"{github.url}/api/v3", ORTFIX_DB=str(tmp_path / "db"))
@@ -544,7 +544,7 @@ def test_a_fork_author_with_a_git_dependency_and_an_outsider_on_an_upstream_bran
 ) -> None:
     """Through `ortfix serve`: the fork's git dependency is refused before any package manager runs, the outsider is
     refused; no marker, nothing fetched from the git daemon, no commit, and each gets its reply."""
-    from bot.lockfile_refresh import NON_REGISTRY
+    from bot.adapters.package_managers import NON_REGISTRY
 
     port = free_port()
     env = service_env(private_key, github, ORTFIX_DB=str(tmp_path / "ortfix.db"), PORT=str(port))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot import events
+from bot.core import events
 from tests.conftest import example
 
 

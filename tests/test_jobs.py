@@ -7,10 +7,10 @@ import json
 
 import pytest
 
-from bot import events
-from bot.jobs import build, run_delivery
-from bot.store import LEASE_SECONDS, RedisStore, SqliteStore
-from bot.web import create_app
+from bot.adapters.store import LEASE_SECONDS, RedisStore, SqliteStore
+from bot.core import events
+from bot.service.queue import adopt_list_queue, build, run_delivery
+from bot.service.web import create_app
 from tests.conftest import METRICS_AUTH, SECRET, Clock, pull_request_payload
 from tests.fake_github import PullRequest as FakePull
 
@@ -81,6 +81,35 @@ def test_a_job_killed_mid_run_is_redone_after_its_lease(queue_service, github) -
     assert len(pull.reviews) == 1 and service.store.delivery("d-1").status == "done"
 
 
+def test_a_requeued_delivery_runs_before_the_backlog(queue_service, github) -> None:
+    """A killed worker's job, queued again by the sweep, is the next task taken, ahead of what queued meanwhile."""
+    service, clock = queue_service
+    pull = github.add_pull(deliver(service))
+    service.huey.dequeue()
+    service.store.start("d-1")  # the worker claimed it, then was SIGKILLed
+    for number in range(5):  # the backlog that builds while no worker is up
+        service.enqueue(f"later-{number}")
+    clock.now += LEASE_SECONDS + 1
+    service.sweep()
+    first = service.huey.dequeue()
+    assert first.args == ("d-1",) and service.huey.pending_count() == 5
+    service.huey.execute(first)
+    assert len(pull.reviews) == 1
+
+
+def test_tasks_queued_before_priorities_are_kept(redis_url, settings) -> None:
+    """An older ortfix queued tasks in a Redis list; the worker moves them, in order, into the priority queue."""
+    import redis
+
+    service = build(dataclasses.replace(settings, redis_url=redis_url))
+    old_queue = service.huey.storage.queue_key
+    for delivery in ("old-1", "old-2"):  # as huey's plain RedisStorage queued them
+        task = service.huey.serialize_task(service.enqueue.s(delivery))
+        redis.Redis.from_url(redis_url).lpush(old_queue, task)
+    assert adopt_list_queue(service.huey) == 2 and adopt_list_queue(service.huey) == 0
+    assert [service.huey.dequeue().args for _ in range(2)] == [("old-1",), ("old-2",)]
+
+
 def test_a_task_lost_before_it_started_is_found_when_the_queue_is_empty(queue_service, github) -> None:
     """Dequeued but never claimed (the worker died in between): queued again after a minute of empty queue."""
     service, clock = queue_service
@@ -118,7 +147,7 @@ def test_job_logs_carry_the_delivery_and_the_call_count(queue_service, github, c
     """Each line of a job names its delivery, installation, repo and PR; the last one counts the API calls."""
     import logging
 
-    from bot.logs import JsonFormatter
+    from bot.service.logs import JsonFormatter
 
     service, _ = queue_service
     github.add_pull(deliver(service))
@@ -135,7 +164,7 @@ def test_logs_are_json_lines(capsys) -> None:
     """configure() makes every line one JSON object with the job's context."""
     import logging
 
-    from bot.logs import JOB_CONTEXT, configure
+    from bot.service.logs import JOB_CONTEXT, configure
 
     configure("INFO")
     token = JOB_CONTEXT.set({"delivery": "d-9", "repo": REPO})
@@ -148,7 +177,7 @@ def test_logs_are_json_lines(capsys) -> None:
 
 def test_deliveries_missed_during_an_outage_are_redelivered_once(service, github) -> None:
     """GitHub lists its recent deliveries: ortfix asks again for those that failed and never reached it."""
-    from bot.jobs import redeliver_missed
+    from bot.service.queue import redeliver_missed
 
     def attempt(id_: int, guid: str, code: int) -> dict:
         return {

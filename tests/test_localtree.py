@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import localtree
-from bot.detector import Scanner, scan_files
+from bot.cli import localtree
+from bot.core.detector import Scanner, scan_files
 from tests.conftest import scan_dir
 
 IMPORT = "import * as ort from 'onnxruntime-web';\n"
@@ -61,3 +61,32 @@ def test_the_progress_bar_shows_on_a_terminal(tmp_path: Path, monkeypatch: pytes
     monkeypatch.setattr(localtree, "PROGRESS_FROM", 10)
     localtree.scan_root(Scanner(), tmp_path, progress=True)
     assert stderr.getvalue().endswith("] 30/30 files\n")
+
+
+def test_a_page_found_late_in_the_walk_still_gets_what_the_early_files_import(tmp_path: Path) -> None:
+    """Workers start before the walk ends: the imports of files sent before the page are read after, not lost.
+
+    The page (last in walk order) maps onnxruntime-web and loads app.js (first in walk order), which imports
+    lib/model.js: mapped, so only the file the page never loads is a finding, as in the in-memory scan.
+    """
+    files = make_tree(tmp_path / "filler", localtree.BATCH * 2)
+    page = (
+        '<script type="importmap">{ "imports": { "onnxruntime-web": '
+        '"https://cdn.jsdelivr.net/npm/onnxruntime-web@1.30.0/dist/ort.webgpu.bundle.min.mjs" } }</script>\n'
+        '<script type="module" src="/app.js"></script>\n'
+    )
+    written = {
+        "app.js": "import { run } from './lib/model.js';\nrun('m.onnx');\n",
+        "lib/model.js": IMPORT + WEBGPU,
+        "lone.js": IMPORT + WEBGPU,
+        "zz/index.html": page,
+    }
+    for path, body in written.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(body)
+    in_memory = scan_files(
+        [(f"filler/{path}", body) for path, body in files] + [(p, b.encode()) for p, b in written.items()]
+    )
+    on_disk = scan_dir(tmp_path)
+    assert on_disk.findings == in_memory.findings
+    assert "lone.js" in {f.path for f in on_disk.findings} and "lib/model.js" not in {f.path for f in on_disk.findings}

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from bot.backends import PACKAGE
-from bot.detector import scan_files
-from bot.detector.lockfiles import covers, resolved_version, resolving_row
+from bot.core.detector import scan_files
+from bot.core.detector.lockfiles import covers, resolved_version, resolving_row
+from bot.core.versions import PACKAGE
 
 NPM_V3 = """{
   "lockfileVersion": 3,

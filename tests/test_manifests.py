@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.detector.manifests import names_package, parse_manifest
+from bot.core.detector.manifests import names_package, parse_manifest
 
 MANIFEST = b"""{
   "dependencies": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import markdown
+from bot.core import markdown
 
 
 @pytest.mark.parametrize(

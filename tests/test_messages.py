@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.backends import compare, table
-from bot.detector import scan_files
-from bot.detector.findings import Finding, Report
-from bot.detector.rules import RULES
-from bot.detector.specifiers import classify
+from bot.core.detector import scan_files
+from bot.core.detector.findings import Finding, Report
+from bot.core.detector.rules import RULES
+from bot.core.detector.specifiers import classify
+from bot.core.versions import compare, table
 from tests.conftest import CORPUS, scan_dir
 
 NATIVE = table().native_from

@@ -15,9 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from bot import render, repo_config
-from bot.detector import INFO, Finding, scan_files
-from bot.fix import FixPlan
+from bot.core import render, repo_config
+from bot.core.detector import INFO, Finding, scan_files
+from bot.core.edits import FixPlan
 
 WEB = "https://ghe.example"
 REPO = "octo-org/web-app"

@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot import cli, repo_config
+from bot.cli import commands as cli_commands
+from bot.core import repo_config
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -65,7 +66,7 @@ def check_command(words: list[str], wheel_dir: Path) -> None:
     """Check one command as its tool would take it; fail for a command nobody knows how to check."""
     head, args = words[0], words[1:]
     if head == "ortfix":
-        parser = cli._parser()
+        parser = cli_commands._parser()
         parser.parse_args(args)  # SystemExit (a usage error) fails the test
         subcommand = next(a for a in args if not a.startswith("-"))
         assert run(str(BIN / "ortfix"), subcommand, "--help").returncode == 0
@@ -179,3 +180,41 @@ def test_published_hook_definition_installs(tmp_path: Path) -> None:
         timeout=900,
     )
     assert result.returncode == 1 and "jsep-import" in result.stdout, result.stdout + result.stderr
+
+
+def test_security_md_says_who_is_trusted_what_runs_where_the_sandbox_and_how_to_report() -> None:
+    """SECURITY.md: the threat model, the processes and their privileges, the sandbox and its hardening, reporting."""
+    text = (ROOT / "SECURITY.md").read_text("utf-8")
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings == [
+        "Reporting a vulnerability",
+        "Threat model",
+        "What runs where, with which privileges",
+        "The package-manager sandbox",
+        "Hardening further",
+    ]
+    for trusted_or_not in ("operator", "pull request", "comment", "webhook"):
+        assert trusted_or_not in text.lower(), trusted_or_not
+    assert "ortfix-sandbox" in text and "ORTFIX_SANDBOX_USER" in text
+
+
+def test_the_readme_is_for_users_and_lists_every_command() -> None:
+    """What a user and an operator need, in that order, kept short; the command table names every subcommand."""
+    text = (ROOT / "README.md").read_text("utf-8")
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings == [
+        "Quick start",
+        "Installing it on an organization",
+        "Configuration",
+        "What ortfix does on GitHub",
+        "The command line",
+        "What it finds",
+        "Deployment",
+        "Figures",
+        "Where things are",
+    ]
+    assert len(text.splitlines()) <= 300
+    table = text.split("### All commands", 1)[1].split("\n## ", 1)[0]
+    (subcommands,) = (a for a in cli_commands._parser()._actions if a.choices)
+    assert all(f"`ortfix {name}" in table for name in subcommands.choices)
+    assert not re.search(r"\b(sessions?|helpers?|this machine)\b", text, re.I)  # never the process it was written in

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.detector import Finding
-from bot.detector.rules import fold_mixed
+from bot.cli.commands import main
+from bot.core.detector import Finding
+from bot.core.detector.rules import fold_mixed
 from tests.conftest import scan_dir
 
 NEEDS_THE_PACKAGE_MANAGER = {"lockfile-version"}

@@ -5,10 +5,10 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from bot import render
-from bot.audit import AuditOutcome
-from bot.detector import ERROR, INFO, WARNING, Finding
-from bot.fix import FixPlan
+from bot.core import render
+from bot.core.detector import ERROR, INFO, WARNING, Finding
+from bot.core.edits import FixPlan
+from bot.jobs.audit import AuditOutcome
 
 WEB = "https://github.com"
 REPO = "octo/app"
@@ -31,26 +31,26 @@ def finding(
 
 def test_a_fingerprint_follows_the_line_not_its_number_or_indent() -> None:
     """Moving or re-indenting the line keeps the fingerprint; another path, rule or text changes it."""
-    base = render.fingerprint(finding())
-    assert render.fingerprint(finding(line=40, original="    import * as ort from 'onnxruntime-web';  ")) == base
+    base = finding().fingerprint
+    assert finding(line=40, original="    import * as ort from 'onnxruntime-web';  ").fingerprint == base
     others = {
-        render.fingerprint(finding(path="src/b.js")),
-        render.fingerprint(finding(rule="jsep-cdn")),
-        render.fingerprint(finding(original="import 'onnxruntime-web';")),
+        finding(path="src/b.js").fingerprint,
+        finding(rule="jsep-cdn").fingerprint,
+        finding(original="import 'onnxruntime-web';").fingerprint,
     }
     assert base not in others and len(others) == 3
 
 
 def test_a_path_and_rule_cannot_run_together_into_the_same_fingerprint() -> None:
     """The parts are kept apart: `ab` + `c` is not `a` + `bc`."""
-    assert render.fingerprint(finding(path="ab", rule="c")) != render.fingerprint(finding(path="a", rule="bc"))
+    assert finding(path="ab", rule="c").fingerprint != finding(path="a", rule="bc").fingerprint
 
 
 def test_every_posted_finding_carries_its_fingerprint_for_the_next_run() -> None:
     """ortfix recognises its own comment, review item and audit-free texts by reading the fingerprint back."""
     f = finding()
-    assert render.fingerprints_in(render.comment_body(f)) == {render.fingerprint(f)}
-    assert render.fingerprints_in(render.review_body([f], "k")) == {render.fingerprint(f)}
+    assert render.fingerprints_in(render.comment_body(f)) == {f.fingerprint}
+    assert render.fingerprints_in(render.review_body([f], "k")) == {f.fingerprint}
     assert render.fingerprints_in("<!-- ortfix:fp=0123 --> <!-- ortfix:fp=XYZ4567890abcdef -->") == set()
 
 
@@ -65,7 +65,7 @@ def test_a_comment_has_the_rule_the_severity_and_a_one_click_suggestion() -> Non
 
 def test_a_comment_without_a_fix_has_no_suggestion_block() -> None:
     f = finding(severity=WARNING, replacement=None)
-    marker = f"<!-- ortfix:fp={render.fingerprint(f)} -->"
+    marker = f"<!-- ortfix:fp={f.fingerprint} -->"
     assert render.comment_body(f) == f"**ortfix** · `jsep-import` · warning\n\njsep-import message\n\n{marker}"
 
 
@@ -79,7 +79,7 @@ def test_the_review_body_lists_findings_off_the_diff_with_their_fix() -> None:
         finding(path="lib/y.js", rule="mixed-entry", replacement=None),
     )
     body = render.review_body([fixable, unfixable], "key1")
-    marker = f"<!-- ortfix:fp={render.fingerprint(unfixable)} -->"
+    marker = f"<!-- ortfix:fp={unfixable.fingerprint} -->"
     assert f"\n- `lib/y.js` line 3 · `mixed-entry`: mixed-entry message\n  {marker}\n" in body
     assert body.startswith(render.REVIEW_HEADER + render.REVIEW_ELSEWHERE)
     assert "- `lib/x.js` line 9 · `jsep-import`: jsep-import message\n" in body

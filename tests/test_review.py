@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import render
-from bot.review import MAX_INLINE, PullRequest, review_pull_request
-from bot.store import Busy, SqliteStore
+from bot.adapters.store import Busy, SqliteStore
+from bot.core import render
+from bot.jobs.review import MAX_INLINE, PullRequest, review_pull_request
 from tests.conftest import pull_request_payload
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
@@ -101,6 +101,22 @@ def test_stale_comments_delete_removes_the_stale_comment(service, github) -> Non
     github.add_pull(pull)
     _, outcome = review(service, github, pull)
     assert pull.comments == [] and pull.resolved == set() and outcome.deleted == 1
+
+
+def test_stale_comments_delete_leaves_a_thread_someone_answered(service, github) -> None:
+    """Even with `stale_comments: delete`, a comment with a reply is neither deleted nor resolved: the talk stays."""
+    github.contents[(REPO, ".github/ortfix.yml")] = "stale_comments: delete\n"
+    bare = "import * as ort from 'onnxruntime-web';\n" + SESSION
+    pull = make_pull(github, {"src/a.js": bare, "src/b.js": bare})
+    review(service, github, pull)
+    answered, lone = sorted(pull.comments, key=lambda c: c["path"])
+    pull.comments.append({"id": 9001, "path": "src/a.js", "line": 1, "body": "why?", "in_reply_to_id": answered["id"]})
+    fixed = bare.replace("'onnxruntime-web'", "'onnxruntime-web/webgpu'")
+    pull.head.update({"src/a.js": fixed, "src/b.js": fixed})
+    github.add_pull(pull)
+    _, outcome = review(service, github, pull)
+    assert [c["id"] for c in pull.comments] == [answered["id"], 9001] and pull.resolved == set()
+    assert outcome.deleted == 1 and lone["id"] not in [c["id"] for c in pull.comments]
 
 
 def test_several_hunks_crlf_and_a_rename(service, github) -> None:
@@ -326,7 +342,7 @@ def test_a_replayed_body_under_another_delivery_id_posts_nothing_twice(service, 
     """A signed body replayed under a new X-GitHub-Delivery is refused; the same head delivered twice is harmless."""
     import json
 
-    from bot.jobs import run_delivery
+    from bot.service.queue import run_delivery
     from tests.conftest import pull_request_payload
 
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
@@ -367,7 +383,7 @@ def test_a_webgpu_import_beside_untouched_jsep_files_is_commented_naming_them(se
 
 def test_the_webgpu_request_in_an_untouched_file_makes_the_finding_loud(service, github) -> None:
     """Same finding, severity and suggestion as `ortfix scan` of the head; within 3 extra calls; 0 the second time."""
-    from bot.detector import scan_files
+    from bot.core.detector import scan_files
 
     sources = {f"src/f{i}.js": f"export const v{i} = {i};\n" for i in range(497)}
     base = {"package.json": MANIFEST, "src/session.js": SESSION, **sources}

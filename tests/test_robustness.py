@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.detector import Scanner, scan_files
-from bot.detector.scanner import MAX_LOCKFILE_BYTES, MAX_SOURCE_BYTES
+from bot.core.detector import Scanner, scan_files
+from bot.core.detector.scanner import MAX_LOCKFILE_BYTES, MAX_SOURCE_BYTES
 
 IMPORT = b"import * as ort from 'onnxruntime-web';\n"
 WEBGPU = b"export const o = { executionProviders: ['webgpu'] };\n"

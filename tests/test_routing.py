@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from bot import events, routing
-from bot.jobs import _pull_request
+from bot.core import events
+from bot.service import routing
+from bot.service.queue import _pull_request
 from tests.conftest import example
 
 

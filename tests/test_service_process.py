@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot import events
+from bot.core import events
 from tests.conftest import METRICS_AUTH, METRICS_TOKEN, SECRET, free_port, pull_request_payload
 
 ORTFIX = str(Path(sys.executable).with_name("ortfix"))
@@ -129,7 +129,7 @@ def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, git
         own = os.getpriority(os.PRIO_PROCESS, 0)
         children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
         commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children}
-        (web,) = (pid for pid, argv in commands.items() if b"gunicorn" in argv)
+        (web,) = (pid for pid, argv in commands.items() if any(b"gunicorn" in arg for arg in argv))  # setproctitle too
         (worker,) = (pid for pid, argv in commands.items() if b"worker" in argv)
         assert os.getpriority(os.PRIO_PROCESS, web) == own
         assert os.getpriority(os.PRIO_PROCESS, worker) == own + 10

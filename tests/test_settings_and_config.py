@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot import repo_config
-from bot.settings import DEFAULT_API_URL, load
+from bot.core import repo_config
+from bot.service.settings import DEFAULT_API_URL, load
 
 
 def test_defaults_follow_github_app_tooling() -> None:
@@ -81,7 +81,7 @@ def test_an_empty_config_is_the_defaults() -> None:
 
 
 def test_a_missing_key_file_does_not_raise() -> None:
-    """PRIVATE_KEY_PATH naming no file: Settings loads (bot.checks reports it), and it is not a first run."""
+    """PRIVATE_KEY_PATH naming no file: Settings loads (bot.service.startup_checks reports it), and it is not a first run."""
     settings = load({"PRIVATE_KEY_PATH": "/nowhere/app.pem"}, env_file=None)
     assert settings.private_key is None and settings.private_key_path == "/nowhere/app.pem"
     assert not settings.unconfigured

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from bot.events import sign
+from bot.core.events import sign
 from tests.conftest import free_port
 from tests.test_service_process import wait_until_up
 
@@ -181,7 +181,7 @@ def test_a_callback_without_a_state_from_this_server_is_refused(settings, servic
     """CSRF: a redirect that this server did not start is refused, and nothing is written."""
     import dataclasses
 
-    from bot.web import create_app
+    from bot.service.web import create_app
 
     unconfigured = dataclasses.replace(settings, app_id=None, private_key=None, webhook_secret=None)
     client = create_app(unconfigured, service).test_client()
@@ -215,7 +215,7 @@ def setup_client(settings, service, tmp_path):
 
     import responses
 
-    from bot.web import create_app
+    from bot.service.web import create_app
 
     unconfigured = dataclasses.replace(
         settings, app_id=None, private_key=None, webhook_secret=None, env_file=str(tmp_path / ".env")
@@ -263,7 +263,7 @@ def test_a_state_works_once_and_every_other_is_revoked_after_success(setup_clien
 
 def test_the_callback_is_refused_once_the_env_file_has_credentials(setup_client) -> None:
     """Set up by another process (its Settings still the old ones here): a valid state gets 409, .env is kept."""
-    from bot.settings import write_env
+    from bot.service.settings import write_env
 
     app, env_file = setup_client
     browser = app.test_client()

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.detector.messages import PINNED_BY_HASH
+from bot.cli.commands import main
+from bot.core.detector.messages import PINNED_BY_HASH
 from tests.conftest import CORPUS, scan_dir
 
 HASHED_TAG = """<!doctype html>

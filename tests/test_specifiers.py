@@ -5,7 +5,7 @@ from __future__ import annotations
 import nodesemver
 import pytest
 
-from bot.detector.specifiers import classify, prefix_version, rewrite
+from bot.core.detector.specifiers import classify, prefix_version, rewrite
 
 JSD = "https://cdn.jsdelivr.net/npm/onnxruntime-web"
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from bot import events
-from bot.web import create_app
+from bot.core import events
+from bot.service.web import create_app
 from tests.conftest import METRICS_AUTH, SECRET, example, pull_request_payload
 
 PATH = "/api/github/webhooks"

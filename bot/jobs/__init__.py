@@ -1,0 +1,1 @@
+"""What ortfix does on GitHub: review a pull request, commit fixes, audit a repository, scan a commit."""
