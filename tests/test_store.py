@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import threading
 import time
 
 import pytest
@@ -19,7 +18,6 @@ from bot.adapters.store import (
     Heartbeat,
     RedisStore,
     SqliteStore,
-    WriteLock,
     open_store,
     private_file,
 )
@@ -234,19 +232,6 @@ def test_finish_adds_the_jobs_counts(store_and_clock) -> None:
     store.finish("d1", DONE, [("ortfix_jobs_total", {"job": "review", "outcome": DONE}, 1)])
     assert store.delivery("d1").status == DONE
     assert ("ortfix_jobs_total", {"job": "review", "outcome": DONE}, 1.0) in store.series()
-
-
-def test_a_write_waits_for_the_write_lock_and_runs_once_it_is_free(tmp_path) -> None:
-    """Another process's write (here: another holder of the lock file) holds the webhook's accept until it ends."""
-    store = SqliteStore(str(tmp_path / "s.db"))
-    other = WriteLock(str(tmp_path / "s.db"))
-    accepted = threading.Event()
-    with other():
-        waiting = threading.Thread(target=lambda: store.accept("d1", "push", "", b"{}") and accepted.set())
-        waiting.start()
-        assert not accepted.wait(0.3)
-    waiting.join(timeout=10)
-    assert accepted.is_set() and store.delivery("d1").status == "queued"
 
 
 class _DiesAfterOneCommand:

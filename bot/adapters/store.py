@@ -7,7 +7,6 @@ same records; the clock is passed in so tests need not sleep.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -150,43 +149,6 @@ def private_file(path: str) -> None:
         os.chmod(path, 0o600)
 
 
-class WriteLock:
-    """One SQLite writer at a time across processes, each waiting in the kernel (flock) until the lock is free.
-
-    SQLite's own wait (busy_timeout) polls, sleeping 1, 2, 5, 10, 15, 20, 25 ms… between tries, so a webhook
-    that meets a write of the consumer's waited milliseconds, often tens, for a lock held for microseconds. Every
-    write transaction of the store and of huey's queue on one database file takes this lock first. It only orders
-    the waiters: SQLite's own lock still guards the data (the kernel frees a killed holder's flock).
-    A lock is per open file, so each thread (threads have their own connections) opens its own, closed with it.
-    """
-
-    def __init__(self, database: str) -> None:
-        self.path = f"{database}.lock"
-        self._local = threading.local()
-        private_file(self.path)
-
-    @contextmanager
-    def __call__(self) -> Iterator[None]:
-        file = getattr(self._local, "file", None)
-        if file is None:
-            file = self._local.file = _LockFile(self.path)
-        fcntl.flock(file.fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(file.fd, fcntl.LOCK_UN)
-
-
-class _LockFile:
-    """A thread's descriptor of the lock file, closed when the thread (its `threading.local`) goes."""
-
-    def __init__(self, path: str) -> None:
-        self.fd = os.open(path, os.O_RDONLY)
-
-    def __del__(self) -> None:
-        os.close(self.fd)
-
-
 _HEARTBEAT: ContextVar[Heartbeat | None] = ContextVar("ortfix_heartbeat", default=None)
 
 
@@ -256,9 +218,7 @@ class SqliteStore(_Locking):
         self.lease = lease
         self._local = threading.local()
         private_file(path)
-        self.write_lock = WriteLock(path)
-        with self.write_lock():
-            db = self._db()
+        with self._db() as db:
             db.executescript(_SCHEMA)
             if "owner" not in {row[1] for row in db.execute("PRAGMA table_info(ortfix_locks)")}:
                 db.execute("ALTER TABLE ortfix_locks ADD COLUMN owner TEXT")  # a database from before owners
@@ -276,16 +236,15 @@ class SqliteStore(_Locking):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, under the write lock."""
+        """One write transaction, taking SQLite's write lock at its start."""
         db = self._db()
-        with self.write_lock():
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def accept(self, delivery_id: str, event: str, action: str, body: bytes) -> bool:
         now = self.clock()

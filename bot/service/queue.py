@@ -10,8 +10,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +27,6 @@ from bot.adapters.store import (
     Busy,
     Heartbeat,
     Store,
-    WriteLock,
     open_store,
     private_file,
 )
@@ -76,16 +74,6 @@ class _SqliteStorage(SqliteStorage):
     which is what p99 latency under concurrent deliveries is made of
     (bench/webhook_bench.py).
     """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.write_lock = WriteLock(kwargs["filename"])
-        super().__init__(*args, **kwargs)
-
-    @contextmanager
-    def db(self, commit: bool = False, close: bool = False) -> Iterator[Any]:
-        """huey's transaction, under the store's write lock when it writes."""
-        with self.write_lock() if commit else nullcontext(), super().db(commit, close) as cursor:
-            yield cursor
 
     def _create_connection(self):
         connection = super()._create_connection()
