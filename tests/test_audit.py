@@ -287,12 +287,12 @@ def test_the_audit_command_waits_for_a_running_audit_then_gives_up_in_a_sentence
         "ORTFIX_GITHUB_DELAY": "0",
     }.items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("ORTFIX_LEASE_SECONDS", "3")
+    monkeypatch.setenv("ORTFIX_LEASE_SECONDS", "2")
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
     worker = SqliteStore(str(tmp_path / "o.db"))
     owner = worker.acquire(f"audit-lock:{REPO}", 60)
     assert owner
-    threading.Timer(1.5, worker.release, (f"audit-lock:{REPO}", owner)).start()
+    threading.Timer(0.5, worker.release, (f"audit-lock:{REPO}", owner)).start()
     assert main(["audit", REPO, "--write"]) == 1 and len(issues(github)) == 1
     assert worker.acquire(f"audit-lock:{REPO}", 60)
     assert main(["audit", REPO, "--write"]) == 1
