@@ -29,7 +29,7 @@ QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 # renews it (Heartbeat) every third of it, so a long job is never taken from a live worker.
 LEASE_SECONDS = 30
 # Checkpoints copy the write-ahead log into the database and fsync it: slow. The consumer checkpoints every second
-# (checkpoint()), off the request path and outside the write lock; a webhook request only starts one past 40 MB of log.
+# (checkpoint()), off the request path; a webhook request only starts one past 40 MB of log.
 CHECKPOINT_PAGES = 10_000
 
 
@@ -236,7 +236,10 @@ class SqliteStore(_Locking):
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, taking SQLite's write lock at its start."""
+        """A write of several statements as one transaction, taking SQLite's write lock at its start.
+
+        A single statement needs none: in autocommit mode it is its own transaction.
+        """
         db = self._db()
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -284,20 +287,18 @@ class SqliteStore(_Locking):
 
     def start(self, delivery_id: str) -> bool:
         now = self.clock()
-        with self._write() as db:
-            claimed = db.execute(
-                "UPDATE ortfix_deliveries SET status = ?, attempts = attempts + 1, updated = ?, lease = ? "
-                "WHERE id = ? AND (status IN (?, ?) OR status = ? AND lease < ?)",
-                (RUNNING, now, now + self.lease, delivery_id, QUEUED, FAILED, RUNNING, now),
-            )
+        claimed = self._db().execute(
+            "UPDATE ortfix_deliveries SET status = ?, attempts = attempts + 1, updated = ?, lease = ? "
+            "WHERE id = ? AND (status IN (?, ?) OR status = ? AND lease < ?)",
+            (RUNNING, now, now + self.lease, delivery_id, QUEUED, FAILED, RUNNING, now),
+        )
         return bool(claimed.rowcount)
 
     def renew(self, delivery_id: str) -> None:
-        with self._write() as db:
-            db.execute(
-                "UPDATE ortfix_deliveries SET lease = ? WHERE id = ? AND status = ?",
-                (self.clock() + self.lease, delivery_id, RUNNING),
-            )
+        self._db().execute(
+            "UPDATE ortfix_deliveries SET lease = ? WHERE id = ? AND status = ?",
+            (self.clock() + self.lease, delivery_id, RUNNING),
+        )
 
     def lapse_running(self) -> list[str]:
         with self._write() as db:
@@ -336,28 +337,24 @@ class SqliteStore(_Locking):
     def acquire(self, name: str, ttl: float) -> str | None:
         now = self.clock()
         owner = secrets.token_hex(16)
-        with self._write() as db:
-            taken = db.execute(
-                "INSERT INTO ortfix_locks (name, expires, owner) VALUES (?, ?, ?) "
-                "ON CONFLICT (name) DO UPDATE SET expires = excluded.expires, owner = excluded.owner WHERE expires <= ?",
-                (name, now + ttl, owner, now),
-            )
+        taken = self._db().execute(
+            "INSERT INTO ortfix_locks (name, expires, owner) VALUES (?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET expires = excluded.expires, owner = excluded.owner WHERE expires <= ?",
+            (name, now + ttl, owner, now),
+        )
         return owner if taken.rowcount else None
 
     def release(self, name: str, owner: str) -> None:
-        with self._write() as db:
-            db.execute("DELETE FROM ortfix_locks WHERE name = ? AND owner = ?", (name, owner))
+        self._db().execute("DELETE FROM ortfix_locks WHERE name = ? AND owner = ?", (name, owner))
 
     def renew_lock(self, name: str, owner: str, ttl: float) -> bool:
-        with self._write() as db:
-            renewed = db.execute(
-                "UPDATE ortfix_locks SET expires = ? WHERE name = ? AND owner = ?", (self.clock() + ttl, name, owner)
-            )
+        renewed = self._db().execute(
+            "UPDATE ortfix_locks SET expires = ? WHERE name = ? AND owner = ?", (self.clock() + ttl, name, owner)
+        )
         return bool(renewed.rowcount)
 
     def add(self, counter: str, labels: dict[str, str], amount: float = 1) -> None:
-        with self._write() as db:
-            self._add(db, counter, labels, amount)
+        self._add(self._db(), counter, labels, amount)
 
     @staticmethod
     def _add(db: sqlite3.Connection, counter: str, labels: dict[str, str], amount: float) -> None:
@@ -368,19 +365,17 @@ class SqliteStore(_Locking):
         )
 
     def set_gauge(self, gauge: str, labels: dict[str, str], value: float) -> None:
-        with self._write() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO ortfix_series (name, labels, value) VALUES (?, ?, ?)",
-                (gauge, _labels(labels), value),
-            )
+        self._db().execute(
+            "INSERT OR REPLACE INTO ortfix_series (name, labels, value) VALUES (?, ?, ?)",
+            (gauge, _labels(labels), value),
+        )
 
     def series(self) -> list[tuple[str, dict[str, str], float]]:
         rows = self._db().execute("SELECT name, labels, value FROM ortfix_series ORDER BY name, labels")
         return [(name, json.loads(labels), value) for name, labels, value in rows]
 
     def put(self, key: str, value: str) -> None:
-        with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO ortfix_kv (key, value) VALUES (?, ?)", (key, value))
+        self._db().execute("INSERT OR REPLACE INTO ortfix_kv (key, value) VALUES (?, ?)", (key, value))
 
     def get(self, key: str) -> str | None:
         row = self._db().execute("SELECT value FROM ortfix_kv WHERE key = ?", (key,)).fetchone()
