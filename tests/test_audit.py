@@ -243,12 +243,9 @@ def test_new_installations_are_audited_right_away_once(service, github) -> None:
     assert task.args == (42, {"full_name": "octo-org/a", "default_branch": "main", "archived": False, "fork": False})
 
 
-def test_the_audit_command_prints_and_writes_only_when_asked(
-    github, private_key, tmp_path, monkeypatch, capsys
-) -> None:
-    """`ortfix audit OWNER/REPO` prints the table and writes nothing; with --write the issue is opened."""
-    from bot.cli.commands import main
-
+@pytest.fixture
+def cli_env(private_key, tmp_path, monkeypatch) -> None:
+    """The settings `ortfix audit` reads, for an app installed on the fake GitHub; the database in tmp_path."""
     monkeypatch.chdir(tmp_path)
     for name, value in {
         "APP_ID": "1",
@@ -258,6 +255,12 @@ def test_the_audit_command_prints_and_writes_only_when_asked(
         "ORTFIX_GITHUB_DELAY": "0",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+def test_the_audit_command_prints_and_writes_only_when_asked(cli_env, github, tmp_path, monkeypatch, capsys) -> None:
+    """`ortfix audit OWNER/REPO` prints the table and writes nothing; with --write the issue is opened."""
+    from bot.cli.commands import main
+
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
     assert main(["audit", REPO]) == 1
     out = capsys.readouterr().out
@@ -270,7 +273,7 @@ def test_the_audit_command_prints_and_writes_only_when_asked(
 
 
 def test_the_audit_command_waits_for_a_running_audit_then_gives_up_in_a_sentence(
-    github, private_key, tmp_path, monkeypatch, capsys
+    cli_env, github, tmp_path, monkeypatch, capsys
 ) -> None:
     """The worker audits the repository right now: `ortfix audit` waits for its lock instead of a Busy traceback,
     and after a lease without it says so."""
@@ -279,14 +282,6 @@ def test_the_audit_command_waits_for_a_running_audit_then_gives_up_in_a_sentence
     from bot.adapters.store import SqliteStore
     from bot.cli.commands import main
 
-    for name, value in {
-        "APP_ID": "1",
-        "PRIVATE_KEY": private_key,
-        "WEBHOOK_SECRET": "s",
-        "ORTFIX_DB": str(tmp_path / "o.db"),
-        "ORTFIX_GITHUB_DELAY": "0",
-    }.items():
-        monkeypatch.setenv(name, value)
     monkeypatch.setenv("ORTFIX_LEASE_SECONDS", "2")
     github.set_branch(REPO, "main", {"package.json": MANIFEST, "src/model.js": MODEL})
     worker = SqliteStore(str(tmp_path / "o.db"))

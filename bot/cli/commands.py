@@ -18,8 +18,7 @@ from bot.core.detector import INFO, Finding, Report, Scanner
 from bot.core.detector.lockfiles import INSTALL_COMMANDS
 from bot.core.detector.rules import LOCKFILE_VERSION
 from bot.core.detector.scanner import MAX_SOURCE_BYTES
-
-TABLE_PATH = Path(__file__).parents[1] / "data" / "onnxruntime-web.json"
+from bot.core.versions import TABLE_PATH
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 EXIT_FAILED = 1  # a command other than scan could not do its work

@@ -17,6 +17,7 @@ import nodesemver
 
 PACKAGE = "onnxruntime-web"
 DATA = Path(__file__).parents[1] / "data"  # a plain path, not importlib.resources: that import alone costs a scan 30 ms
+TABLE_PATH = DATA / "onnxruntime-web.json"  # the version table, which `ortfix refresh-versions` rewrites
 NATIVE = "native"
 JSEP = "jsep"
 NONE = "none"
@@ -60,7 +61,7 @@ class VersionTable:
 
 @lru_cache(maxsize=1)
 def table() -> VersionTable:
-    raw = json.loads((DATA / "onnxruntime-web.json").read_text("utf-8"))
+    raw = json.loads(TABLE_PATH.read_text("utf-8"))
     return parse_table(raw)
 
 
