@@ -47,9 +47,9 @@ LOCKFILES = {  # tool → an empty lockfile of its kind
 
 
 def needs(tool: str) -> None:
-    """Skip only when ortfix's own package manager is not installed here (scripts/test installs them)."""
+    """Fail, never skip, without ortfix's own package manager: scripts/test installs them, so it is a broken set-up."""
     if not MANAGERS.binary(tool).is_file():
-        pytest.skip(f"{tool} is not installed in {DEFAULT_TOOLS_DIR}: run `ortfix install-tools`")
+        pytest.fail(f"{tool} is not installed in {DEFAULT_TOOLS_DIR}: run `ortfix install-tools` (scripts/test does)")
 
 
 def needs_sandbox() -> None:
