@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import sqlite3
+import threading
 import time
 
 import pytest
 import redis
 
+from bot.adapters import store as store_module
 from bot.adapters.store import (
     DONE,
     FAILED,
@@ -21,6 +24,7 @@ from bot.adapters.store import (
     open_store,
     private_file,
 )
+from bot.service.queue import make_huey
 from tests.conftest import Clock
 
 
@@ -411,3 +415,75 @@ def test_a_claimed_orphan_still_not_done_is_offered_again_after_the_grace(store_
     assert store.orphans(queued_grace=60) == []
     clock.now += 31
     assert store.orphans(queued_grace=60) == ["d1"]
+
+
+def _hold_write_lock(path: str, release: threading.Event) -> threading.Thread:
+    """Another connection takes SQLite's write lock and keeps it until `release`; returns once it holds it."""
+    held = threading.Event()
+
+    def hold() -> None:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        held.set()
+        release.wait(10)
+        other.execute("COMMIT")
+        other.close()
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait()
+    return thread
+
+
+def _recorded_pauses(monkeypatch, release_after: int) -> tuple[list[float], threading.Event]:
+    """The store's pauses while it waits for a lock; the lock is let go after `release_after` of them."""
+    pauses: list[float] = []
+    release = threading.Event()
+    sleep = time.sleep
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        if len(pauses) == release_after:
+            release.set()
+        sleep(seconds)
+
+    monkeypatch.setattr(store_module.time, "sleep", pause)
+    return pauses, release
+
+
+def test_a_write_waits_out_a_held_lock_in_steps_far_below_a_millisecond(tmp_path, monkeypatch) -> None:
+    """SQLite's own busy handler waits 1, 2, 5, 10… ms; a webhook must not pay those for a lock held briefly."""
+    store = SqliteStore(str(tmp_path / "state.db"))
+    pauses, release = _recorded_pauses(monkeypatch, release_after=12)
+    holder = _hold_write_lock(store.path, release)
+    assert store.accept("d1", "pull_request", "opened", b"{}")
+    holder.join()
+    assert store.delivery("d1").status == "queued"
+    assert len(pauses) >= 12
+    assert pauses[0] <= 0.0001 and max(pauses) == 0.002  # growing, up to a cap of 2 ms
+    assert pauses == sorted(pauses) and pauses[1] > pauses[0]
+
+
+def test_the_queue_waits_out_a_held_lock_too(settings, monkeypatch) -> None:
+    """huey's connections are patient as well: an enqueue meeting the store's lock is delayed, not refused."""
+    huey = make_huey(settings)
+    pauses, release = _recorded_pauses(monkeypatch, release_after=3)
+    holder = _hold_write_lock(settings.db_path, release)
+    huey.storage.enqueue(b"job")
+    holder.join()
+    assert len(pauses) >= 3
+    assert huey.storage.dequeue() == b"job"
+
+
+def test_a_lock_held_past_the_busy_limit_fails_the_write(tmp_path, monkeypatch) -> None:
+    """Waiting is bounded: past BUSY_SECONDS the write fails loudly rather than hang (and is retried by its caller)."""
+    monkeypatch.setattr(store_module, "BUSY_SECONDS", 0.02)
+    store = SqliteStore(str(tmp_path / "state.db"))
+    release = threading.Event()
+    holder = _hold_write_lock(store.path, release)
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.put("k", "v")
+    release.set()
+    holder.join()
+    store.put("k", "v")
+    assert store.get("k") == "v"

@@ -26,6 +26,7 @@ from bot.adapters.store import (
     FAILED,
     Busy,
     Heartbeat,
+    PatientConnection,
     Store,
     open_store,
     private_file,
@@ -66,7 +67,7 @@ class Service:
 
 
 class _SqliteStorage(SqliteStorage):
-    """huey's SQLite storage in WAL mode with synchronous=NORMAL, like the store.
+    """huey's SQLite storage in WAL mode with synchronous=NORMAL, on the store's patient connections.
 
     A commit then survives the process being killed (the WAL is on disk) but
     not a power cut before the next checkpoint; in exchange a webhook's two
@@ -86,7 +87,9 @@ def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return PriorityRedisHuey("ortfix", url=settings.redis_url)  # a sorted set: priorities, as on SQLite
     private_file(settings.db_path)
-    return Huey("ortfix", storage_class=_SqliteStorage, filename=settings.db_path, timeout=30)
+    return Huey(
+        "ortfix", storage_class=_SqliteStorage, filename=settings.db_path, timeout=0, factory=PatientConnection
+    )
 
 
 def build(settings: Settings, store: Store | None = None, huey: Huey | None = None) -> Service:
