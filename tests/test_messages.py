@@ -16,6 +16,7 @@ import pytest
 
 from bot.core.detector import scan_files
 from bot.core.detector.findings import Finding, Report
+from bot.core.detector.messages import SOURCES
 from bot.core.detector.rules import RULES
 from bot.core.detector.specifiers import classify
 from bot.core.versions import compare, table
@@ -62,26 +63,37 @@ def corpus_findings() -> list[tuple[str, Finding, Report]]:
     return found
 
 
-FINDINGS = corpus_findings()
+@pytest.fixture
+def corpus() -> list[tuple[str, Finding, Report]]:
+    """Scanned in each test, not once at import: a test then judges the detector as it is while it runs."""
+    return corpus_findings()
 
 
 @pytest.mark.parametrize("rule", sorted(RULES))
-def test_every_rule_renders_in_the_corpus(rule: str) -> None:
+def test_every_rule_renders_in_the_corpus(rule: str, corpus: list[tuple[str, Finding, Report]]) -> None:
     """Each rule's message is rendered by at least one corpus case, so the claim checks see it."""
-    assert any(finding.rule == rule for _, finding, _ in FINDINGS)
+    assert any(finding.rule == rule for _, finding, _ in corpus)
 
 
 @pytest.mark.parametrize(("pattern", "check"), CLAIMS, ids=[pattern for pattern, _ in CLAIMS])
-def test_each_claim_agrees_with_the_suggested_line(pattern: str, check: Check) -> None:
+def test_each_claim_agrees_with_the_suggested_line(
+    pattern: str, check: Check, corpus: list[tuple[str, Finding, Report]]
+) -> None:
     """Wherever a message makes this claim (at least once), it holds for the replacement and the lockfile."""
-    assert any(re.search(pattern, finding.message) for _, finding, _ in FINDINGS), "the claim occurs"
+    assert any(re.search(pattern, finding.message) for _, finding, _ in corpus), "the claim occurs"
     checked = [
         (case, finding.path, finding.line, match[1])
-        for case, finding, report in FINDINGS
+        for case, finding, report in corpus
         for match in re.finditer(pattern, finding.message)
         if not check(match[1], finding, report)
     ]
     assert checked == []
+
+
+def _lock(version: str) -> bytes:
+    """An npm lockfile that installs onnxruntime-web `version`."""
+    packages = {"": {}, "node_modules/onnxruntime-web": {"version": version}}
+    return json.dumps({"lockfileVersion": 3, "packages": packages}).encode()
 
 
 def _cdn_message(version: str) -> str:
@@ -100,11 +112,61 @@ def test_a_url_below_the_native_release_says_its_fix_pins_the_latest() -> None:
     assert "No onnxruntime-web release before" not in _cdn_message("1.26.0")
 
 
-def test_every_message_is_filled_in() -> None:
+CDN = "https://cdn.jsdelivr.net/npm/onnxruntime-web"
+JSEP_TAIL = "Switching is not a promise that a given model's output changes. Sources: " + SOURCES + "."
+WEBGPU_RUN = b"ort.InferenceSession.create('m', { executionProviders: ['webgpu'] });\n"
+
+
+@pytest.mark.parametrize(
+    ("files", "replacement", "ends"),
+    [
+        (  # a URL with no WebGPU at all: nothing to raise, so no ort-version finding is named
+            [("index.html", f'<script src="{CDN}@1.20.1/dist/ort.min.js"></script>\n'.encode())],
+            f'<script src="{CDN}@{table().latest}/dist/ort.webgpu.min.js"></script>',
+            " with onnxruntime-web 1.23.0 or later for the native WebGPU EP. Sources: " + SOURCES + ".",
+        ),
+        (  # an import with no WebGPU at the locked version: the range is raised in the same change
+            [
+                ("package.json", b'{"dependencies": {"onnxruntime-web": "^1.20.0"}}'),
+                ("package-lock.json", _lock("1.20.1")),
+                ("src/a.js", b"import * as ort from 'onnxruntime-web';\n" + WEBGPU_RUN),
+            ],
+            "import * as ort from 'onnxruntime-web/webgpu';",
+            " for the native WebGPU EP (see the ort-version finding). Sources: " + SOURCES + ".",
+        ),
+        (  # a URL on a native release: the fix keeps its version, and the message adds nothing about versions
+            [("index.html", f'<script src="{CDN}@1.26.0/dist/ort.min.js"></script>\n'.encode())],
+            f'<script src="{CDN}@1.26.0/dist/ort.webgpu.min.js"></script>',
+            JSEP_TAIL,
+        ),
+        (  # a URL without a version: the fix pins none either
+            [("index.html", f'<script src="{CDN}/dist/ort.min.js"></script>\n'.encode())],
+            f'<script src="{CDN}/dist/ort.webgpu.min.js"></script>',
+            JSEP_TAIL,
+        ),
+        (  # the native entry at a release before it was native: the fix pins the latest release
+            [("index.html", f'<script src="{CDN}@1.22.0/dist/ort.webgpu.min.js"></script>\n'.encode())],
+            f'<script src="{CDN}@{table().latest}/dist/ort.webgpu.min.js"></script>',
+            f"{JSEP_TAIL} No onnxruntime-web release before 1.23.0 has the native WebGPU EP, so "
+            f"`{CDN}@{table().latest}/dist/ort.webgpu.min.js` is the native URL: it pins {table().latest}.",
+        ),
+    ],
+    ids=["url-without-webgpu", "import-without-webgpu", "url-native-release", "url-unversioned", "native-url-old"],
+)
+def test_a_load_s_message_ends_with_what_its_version_needs(
+    files: list[tuple[str, bytes]], replacement: str, ends: str
+) -> None:
+    """What a load's message adds after the backend it names depends on the URL or the installed version."""
+    (finding,) = [f for f in scan_files(files).findings if f.rule in ("jsep-cdn", "jsep-import")]
+    assert finding.replacement == replacement
+    assert finding.message.endswith(ends)
+
+
+def test_every_message_is_filled_in(corpus: list[tuple[str, Finding, Report]]) -> None:
     """No value missing (shown as None), no placeholder left unfilled, no code span quoted twice."""
     broken = [
         (case, finding.path, finding.line, finding.message)
-        for case, finding, _ in FINDINGS
+        for case, finding, _ in corpus
         if re.search(r"\bNone\b|\{[a-z_]+\}|``", finding.message)
     ]
     assert broken == []
@@ -113,8 +175,7 @@ def test_every_message_is_filled_in() -> None:
 def _package(range_: str, locked: str | None, source: bytes = b"import * as ort from 'onnxruntime-web/webgpu';\n"):
     files = [("package.json", json.dumps({"dependencies": {"onnxruntime-web": range_}}).encode()), ("src/a.js", source)]
     if locked:
-        lock = {"lockfileVersion": 3, "packages": {"": {}, "node_modules/onnxruntime-web": {"version": locked}}}
-        files.append(("package-lock.json", json.dumps(lock).encode()))
+        files.append(("package-lock.json", _lock(locked)))
     return scan_files(files).findings
 
 
@@ -137,9 +198,8 @@ def test_a_range_below_the_native_release_says_what_gets_installed(
     assert finding.message.startswith(
         f"This range admits onnxruntime-web {lowest}, below 1.23.0, where `onnxruntime-web/webgpu` is still the JSEP backend"
     )
-    no_webgpu = " and the bare `onnxruntime-web` entry has no WebGPU at all. "
-    assert (no_webgpu in finding.message) is (lowest != "1.22.0")  # the bare entry has JSEP WebGPU from 1.21
-    assert f" {says}" in finding.message
+    no_webgpu = " and the bare `onnxruntime-web` entry has no WebGPU at all" if lowest != "1.22.0" else ""
+    assert f"is still the JSEP backend{no_webgpu}. {says}" in finding.message  # the bare entry has JSEP from 1.21
     assert f"Raise the floor to {table().latest}, then refresh the lockfile" in finding.message
 
 
@@ -160,3 +220,80 @@ def test_a_stale_lockfile_under_a_native_import_is_an_error_without_a_webgpu_req
     """Importing `onnxruntime-web/webgpu` says WebGPU is wanted, so the JSEP build the lockfile installs matters."""
     (finding,) = _package("^1.30.0", "1.20.0")
     assert (finding.rule, finding.severity) == ("lockfile-version", "error")
+
+
+def test_a_line_that_is_not_utf8_is_shown_and_fixed_with_its_bad_bytes_replaced() -> None:
+    """A Latin-1 comment on the import line: the finding still has its line, its original and its fix."""
+    source = b"import * as ort from 'onnxruntime-web'; // caf\xe9\n" + WEBGPU_RUN
+    (finding,) = scan_files([("src/a.js", source)]).findings
+    assert (finding.line, finding.end_line, finding.column) == (1, 1, 23)
+    assert finding.original == "import * as ort from 'onnxruntime-web'; // caf\ufffd"
+    assert finding.replacement == "import * as ort from 'onnxruntime-web/webgpu'; // caf\ufffd"
+
+
+def test_a_finding_without_a_webgpu_request_is_a_note_that_says_so() -> None:
+    """The same import is an error with a WebGPU request and a note (prefixed with why) without one."""
+    source = b"\nimport * as ort from 'onnxruntime-web';\n"
+    (loud,) = scan_files([("src/a.js", source + WEBGPU_RUN)]).findings
+    (quiet,) = scan_files([("src/a.js", source)]).findings
+    assert (loud.severity, quiet.severity) == ("error", "info")
+    assert (loud.line, loud.end_line) == (quiet.line, quiet.end_line) == (2, 2)
+    assert loud.message.startswith("`onnxruntime-web` loads the JSEP WebGPU backend")
+    assert quiet.message == (
+        "No WebGPU use seen in this package (no 'webgpu' execution provider or device), so this is only a note: "
+        + loud.message
+    )
+
+
+ASSET_AND_PREFIX = (
+    b"import * as ort from 'onnxruntime-web';\n"
+    b"const wasm = 'ort-wasm-simd-threaded.jsep.wasm';\n"
+    b"ort.env.wasm.wasmPaths = 'https://cdn.jsdelivr.net/npm/onnxruntime-web@1.20.1/dist/';\n"
+    b"ort.env.webgpu.powerPreference = 'high-performance';\n"
+) + WEBGPU_RUN
+
+
+def _companions(findings: list[Finding]) -> list[Finding]:
+    """The asset, wasm prefix and flag findings, in line order."""
+    return sorted((f for f in findings if f.rule in ("jsep-asset", "native-ignored-flag")), key=lambda f: f.line)
+
+
+def test_assets_move_with_the_import_and_the_raised_range_of_an_old_lockfile() -> None:
+    """The lockfile installs 1.20.1, the range is raised: the asset, the wasm prefix (to the latest release) and the
+    flag are findings with the import, loud as it is."""
+    latest = table().latest
+    asset, prefix, flag = _companions(_package("^1.20.0", "1.20.1", ASSET_AND_PREFIX))
+    assert (asset.line, asset.severity) == (2, "error")
+    assert asset.replacement == "const wasm = 'ort-wasm-simd-threaded.asyncify.wasm';"
+    assert (prefix.line, prefix.severity) == (3, "error")
+    assert prefix.message.startswith(
+        f"`wasmPaths` points at onnxruntime-web 1.20.1, but this package moves to {latest}. "
+    )
+    assert prefix.message.endswith(f" Use {latest}.")
+    assert prefix.replacement == (
+        f"ort.env.wasm.wasmPaths = 'https://cdn.jsdelivr.net/npm/onnxruntime-web@{latest}/dist/';"
+    )
+    assert (flag.line, flag.severity, flag.replacement) == (4, "info", None)
+    assert flag.message.startswith("`env.webgpu.powerPreference` is ignored by the native WebGPU EP")
+
+
+def test_a_wasm_prefix_follows_the_release_the_lockfile_installs_when_the_range_stays() -> None:
+    """A native release is installed and the range is fine: the prefix moves to that release, not to the latest."""
+    source = b"import * as ort from 'onnxruntime-web/webgpu';\n" + ASSET_AND_PREFIX.split(b"\n", 2)[2]
+    source = source.replace(b"@1.20.1/", b"@1.25.0/")
+    prefix, _flag = _companions(_package("^1.26.0", "1.26.0", source))
+    assert prefix.message.startswith("`wasmPaths` points at onnxruntime-web 1.25.0, but this package installs 1.26.0. ")
+    assert prefix.message.endswith(" Use 1.26.0.")
+    assert "@1.26.0/dist/" in prefix.replacement
+
+
+@pytest.mark.parametrize(("request_", "severity"), [(WEBGPU_RUN, "error"), (b"", "info")])
+def test_a_stale_lockfile_keeps_the_assets_until_the_package_manager_runs(request_: bytes, severity: str) -> None:
+    """The range already asks for a native release but the lockfile installs 1.20.1: the import moves, the assets
+    stay (they match what installs until `npm install`), and the lockfile is as loud as the WebGPU request."""
+    source = ASSET_AND_PREFIX.replace(WEBGPU_RUN, b"") + request_
+    findings = _package("^1.30.0", "1.20.1", source)
+    assert {(f.path, f.line, f.rule, f.severity) for f in findings} == {
+        ("package-lock.json", 1, "lockfile-version", severity),
+        ("src/a.js", 1, "jsep-import", severity),
+    }

@@ -334,8 +334,9 @@ def test_a_vendored_jsep_bundle_is_one_file_level_finding(vendored: Path) -> Non
         ("legacy/ort.webgpu.min.mjs", 1, "vendored-jsep", "info"),
     }
     banner, bare = sorted(report.findings, key=lambda f: f.path, reverse=True)
-    assert "`1.20.1`" in banner.message and "`ort.webgpu.min.js`" in banner.message
-    assert "1.20.1" not in bare.message
+    assert "`vendor/ort.min.js` is a committed copy of onnxruntime-web `1.20.1` that loads" in banner.message
+    assert "`ort.webgpu.min.js`" in banner.message
+    assert "`legacy/ort.webgpu.min.mjs` is a committed copy of onnxruntime-web that loads" in bare.message
     assert banner.replacement is None
 
 
@@ -590,11 +591,14 @@ def test_a_stale_lockfile_is_pointed_at_on_the_row_that_installs_the_old_release
     assert "still installs onnxruntime-web `1.20.1`" in finding.message
 
 
-@pytest.mark.parametrize(("installed", "severity"), [("4.3.0", "warning"), ("3.1.0", "error"), (None, "error")])
+@pytest.mark.parametrize(
+    ("installed", "severity"), [("4.3.0", "warning"), ("4.0.0", "warning"), ("3.1.0", "error"), (None, "error")]
+)
 def test_the_wrapper_release_the_lockfile_installs_decides_how_loud_its_range_is(
     installed: str | None, severity: str, tmp_path: Path
 ) -> None:
-    """A range that admits a JSEP release of transformers.js is an error only when that is what gets installed."""
+    """A range that admits a JSEP release of transformers.js is an error only when that is what gets installed
+    (4.0.0 is the first native one); either way the range is raised to 4.3.0, which also works on Safari."""
     files = {
         "web/package.json": '{"dependencies": {"onnxruntime-web": "^1.30.0", "@huggingface/transformers": ">=3.0.0"}}',
         "web/src/a.js": "import { pipeline } from '@huggingface/transformers';\npipeline('x', 'm', { device: 'webgpu' });\n",
@@ -603,4 +607,133 @@ def test_the_wrapper_release_the_lockfile_installs_decides_how_loud_its_range_is
         files["web/package-lock.json"] = _npm_lock(
             {"@huggingface/transformers": installed, "onnxruntime-web": "1.30.0"}
         )
-    assert found(write(tmp_path, files)) == {("web/package.json", 1, "wrapper-version", severity)}
+    (finding,) = scan_dir(write(tmp_path, files)).findings
+    assert (finding.path, finding.line, finding.rule, finding.severity) == (
+        "web/package.json",
+        1,
+        "wrapper-version",
+        severity,
+    )
+    assert finding.replacement == files["web/package.json"].replace(">=3.0.0", ">=4.3.0")
+    says = "below 4.0.0 pins a JSEP build" if severity == "error" else "4.0 to 4.2 use the native WebGPU EP"
+    assert finding.message.startswith(f"@huggingface/transformers {says}")
+    assert finding.message.endswith(" Suggested: 4.3.0 or later.")
+
+
+def _manifest(dependencies: dict[str, str], **sections: dict[str, str]) -> str:
+    """A package.json with one dependency (or override) per line, in the order given."""
+    return json.dumps({"dependencies": dependencies, **sections}, indent=2) + "\n"
+
+
+TRANSFORMERS_WEBGPU = "import { pipeline } from '@huggingface/transformers';\npipeline('x', 'm', { device: 'webgpu' });\n"
+
+
+@pytest.mark.parametrize("transformers", ["latest", "^4.3.0"])
+@pytest.mark.parametrize("locked", [True, False])
+def test_a_wrapper_range_with_nothing_to_raise_does_not_hide_the_next_wrapper(
+    transformers: str, locked: bool, tmp_path: Path
+) -> None:
+    """A transformers.js range that names no version, or already asks for 4.3, gets no finding; kokoro-js after it
+    still gets its own."""
+    files = {
+        "package.json": _manifest({"@huggingface/transformers": transformers, "kokoro-js": "^1.2.0"}),
+        "src/a.js": TRANSFORMERS_WEBGPU,
+    }
+    if locked:
+        files["package-lock.json"] = _npm_lock({"@huggingface/transformers": "3.1.0", "onnxruntime-web": "1.20.1"})
+    assert found(write(tmp_path, files)) == {("package.json", 4, "wrapper-version", "warning")}
+
+
+def test_an_upstream_wrapper_does_not_hide_the_next_wrapper(tmp_path: Path) -> None:
+    """kokoro-js first (report upstream), then an old transformers.js range: both are findings."""
+    files = {
+        "package.json": _manifest({"kokoro-js": "^1.2.0", "@huggingface/transformers": "^3.0.0"}),
+        "src/a.js": TRANSFORMERS_WEBGPU,
+    }
+    assert found(write(tmp_path, files)) == {
+        ("package.json", 3, "wrapper-version", "warning"),
+        ("package.json", 4, "wrapper-version", "error"),
+    }
+
+
+@pytest.mark.parametrize(("installed", "mixed"), [("4.0.0", True), ("3.8.1", False)])
+def test_a_jsep_import_next_to_a_native_transformers_release_is_a_second_bundle(
+    installed: str, mixed: bool, tmp_path: Path
+) -> None:
+    """From 4.0.0 on, transformers.js loads `onnxruntime-web/webgpu`: the app's bare import is a second bundle."""
+    files = {
+        "package.json": _manifest({"@huggingface/transformers": "^3.0.0", "onnxruntime-web": "^1.30.0"}),
+        "package-lock.json": _npm_lock({"@huggingface/transformers": installed, "onnxruntime-web": "1.30.0"}),
+        "src/a.js": "import * as ort from 'onnxruntime-web';\n" + TRANSFORMERS_WEBGPU,
+    }
+    seen = [(f.path, f.line, f.severity, f.message) for f in scan_dir(write(tmp_path, files)).findings]
+    expected = (
+        "src/a.js",
+        1,
+        "warning",
+        f"`onnxruntime-web` loads the JSEP bundle while @huggingface/transformers {installed} loads "
+        "`onnxruntime-web/webgpu`: two `ort` instances, two wasm downloads, and `env` settings that reach only "
+        "one of them. Import `onnxruntime-web/webgpu` here too.",
+    )
+    assert (expected in seen) is mixed
+
+
+def test_a_mixed_entry_names_each_jsep_load_at_its_line(tmp_path: Path) -> None:
+    """The native import's finding lists the JSEP loads (sorted, each with its line) and carries them as `because`."""
+    root = write(
+        tmp_path / "app",
+        {
+            "package.json": '{ "dependencies": { "onnxruntime-web": "^1.30.0" } }\n',
+            "src/gpu.js": "import * as ort from 'onnxruntime-web/webgpu';\n" + WEBGPU_RUN,
+            "src/a.js": "// the CPU path\nimport * as ort from 'onnxruntime-web';\n",
+            "src/b.js": "import 'x';\nimport 'y';\nconst o = await import('onnxruntime-web/all');\n",
+        },
+    )
+    (mixed,) = [f for f in scan_dir(root).findings if f.rule == "mixed-entry"]
+    assert (mixed.path, mixed.line, mixed.severity, mixed.replacement) == ("src/gpu.js", 1, "warning", None)
+    assert mixed.because == ("src/a.js:2", "src/b.js:3")
+    assert mixed.message == (
+        "This package loads both `onnxruntime-web/webgpu` and `onnxruntime-web/all` (`src/b.js:3`), "
+        "`onnxruntime-web` (`src/a.js:2`). Each bundle carries its own copy of onnxruntime-common: two `ort` "
+        "instances, two wasm downloads, and `env` settings that reach only one of them. "
+        "Load one entry: `onnxruntime-web/webgpu`."
+    )
+
+
+def test_an_override_a_wrapper_pins_is_reported_without_a_suggestion(tmp_path: Path) -> None:
+    """@imgly/background-removal breaks when its onnxruntime-web is raised: the override gets no fix, the package's
+    own range still does."""
+    root = write(
+        tmp_path / "app",
+        {
+            "package.json": _manifest(
+                {"@imgly/background-removal": "^1.7.0", "onnxruntime-web": "^1.20.0"},
+                overrides={"onnxruntime-web": "1.21.0"},
+            ),
+            "src/a.js": "import * as ort from 'onnxruntime-web/webgpu';\n" + WEBGPU_RUN,
+        },
+    )
+    versions = {f.line: f for f in scan_dir(root).findings if f.rule == "ort-version"}
+    assert sorted(versions) == [4, 7]
+    own, override = versions[4], versions[7]
+    assert own.replacement == '    "onnxruntime-web": "^1.30.0"'
+    assert "No suggestion here" not in own.message
+    assert override.replacement is None
+    assert override.message.startswith("This range admits onnxruntime-web 1.21.0, below 1.23.0, ")
+    assert override.message.endswith(
+        " No suggestion here: @imgly/background-removal pins its own onnxruntime-web and breaks when this override "
+        "raises it (see the wrapper-version finding)."
+    )
+
+
+def test_a_cdn_load_inside_a_package_does_not_depend_on_its_range(tmp_path: Path) -> None:
+    """A URL pins its own version: an old range in the package.json around the page is not what the page runs."""
+    root = write(
+        tmp_path / "app",
+        {
+            "package.json": '{ "dependencies": { "onnxruntime-web": "^1.20.0" } }\n',
+            "index.html": f'<script src="{CDN}@1.26.0/dist/ort.min.js"></script>\n'
+            "<script>ort.InferenceSession.create('m.onnx', { executionProviders: ['webgpu'] });</script>\n",
+        },
+    )
+    assert found(root) == {("index.html", 1, "jsep-cdn", "error")}
