@@ -297,3 +297,15 @@ def test_a_stale_lockfile_keeps_the_assets_until_the_package_manager_runs(reques
         ("package-lock.json", 1, "lockfile-version", severity),
         ("src/a.js", 1, "jsep-import", severity),
     }
+
+
+def test_a_native_import_on_an_old_lockfile_gets_its_assets_with_the_raised_range() -> None:
+    """`onnxruntime-web/webgpu` at 1.20.1 is JSEP; the raised range makes it native, so the `.jsep.` asset changes in
+    the same fix (left alone, it would 404 once the package manager installs the raised range)."""
+    source = b"import * as ort from 'onnxruntime-web/webgpu';\nconst wasm = 'ort-wasm-simd-threaded.jsep.wasm';\n"
+    findings = _package("^1.20.0", "1.20.1", source)
+    assert {(f.path, f.line, f.rule, f.severity) for f in findings} == {
+        ("package.json", 1, "ort-version", "error"),
+        ("src/a.js", 2, "jsep-asset", "error"),
+    }
+    assert all(f.replacement is not None for f in findings)

@@ -625,7 +625,9 @@ def _manifest(dependencies: dict[str, str], **sections: dict[str, str]) -> str:
     return json.dumps({"dependencies": dependencies, **sections}, indent=2) + "\n"
 
 
-TRANSFORMERS_WEBGPU = "import { pipeline } from '@huggingface/transformers';\npipeline('x', 'm', { device: 'webgpu' });\n"
+TRANSFORMERS_WEBGPU = (
+    "import { pipeline } from '@huggingface/transformers';\npipeline('x', 'm', { device: 'webgpu' });\n"
+)
 
 
 @pytest.mark.parametrize("transformers", ["latest", "^4.3.0"])
@@ -644,15 +646,18 @@ def test_a_wrapper_range_with_nothing_to_raise_does_not_hide_the_next_wrapper(
     assert found(write(tmp_path, files)) == {("package.json", 4, "wrapper-version", "warning")}
 
 
-def test_an_upstream_wrapper_does_not_hide_the_next_wrapper(tmp_path: Path) -> None:
-    """kokoro-js first (report upstream), then an old transformers.js range: both are findings."""
+def test_each_upstream_wrapper_gets_its_own_finding(tmp_path: Path) -> None:
+    """Two libraries to report upstream and an old transformers.js range: three findings, one per line."""
     files = {
-        "package.json": _manifest({"kokoro-js": "^1.2.0", "@huggingface/transformers": "^3.0.0"}),
+        "package.json": _manifest(
+            {"kokoro-js": "^1.2.0", "@built-in-ai/transformers-js": "^1.0.0", "@huggingface/transformers": "^3.0.0"}
+        ),
         "src/a.js": TRANSFORMERS_WEBGPU,
     }
     assert found(write(tmp_path, files)) == {
         ("package.json", 3, "wrapper-version", "warning"),
-        ("package.json", 4, "wrapper-version", "error"),
+        ("package.json", 4, "wrapper-version", "warning"),
+        ("package.json", 5, "wrapper-version", "error"),
     }
 
 

@@ -239,13 +239,16 @@ def _companion_findings(
     They are as loud as the import findings they go with, so `--fix` (or
     `--fix --all`) switches the imports and the assets in one step, never half.
     """
-    native_now = any(table.backend(load.target.entry, _version_of(load, table, installed)) == NATIVE for load in loads)
     switching = bool(load_findings) and all(f.replacement is not None for f in load_findings)
     raised = bool(version_findings) and all(f.replacement is not None for f in version_findings)
     ends_native = installed is None or table.is_native_version(installed) or raised
-    if not (native_now or switching) or not ends_native:
+    ends_on = table.latest if raised else installed  # a raised range installs the latest release
+    native_after_fix = any(
+        table.backend(load.target.entry, _version_of(load, table, ends_on)) == NATIVE for load in loads
+    )
+    if not (native_after_fix or switching) or not ends_native:
         return []
-    loud = native_now or any(f.severity != INFO for f in load_findings)
+    loud = native_after_fix or any(f.severity != INFO for f in load_findings)
     target = table.latest if version_findings else installed
     findings = []
     for place in package.companions:
