@@ -214,11 +214,11 @@ def test_a_page_s_inline_module_after_an_external_script_is_read(tmp_path: Path)
     assert [(f.path, f.line, f.rule) for f in found] == [("index.html", 3, "jsep-import")]
 
 
-def test_an_import_after_a_provider_list_is_found(tmp_path: Path) -> None:
-    """Imports are hoisted: one written below a list is still read, and the list still counts."""
-    code = "const eps = ['webgpu'];\nimport * as ort from 'onnxruntime-web';\n"
+def test_an_import_below_a_provider_list_and_an_object_is_found(tmp_path: Path) -> None:
+    """Imports are hoisted: one written below other code is still read, and the list still counts."""
+    code = "const eps = ['webgpu'];\nconst options = { eps };\nimport * as ort from 'onnxruntime-web';\n"
     found = scan_dir(write(tmp_path, {"a.js": code})).findings
-    assert [(f.line, f.rule, f.severity) for f in found] == [(2, "jsep-import", "error")]
+    assert [(f.line, f.rule, f.severity) for f in found] == [(3, "jsep-import", "error")]
 
 
 @pytest.mark.parametrize(
