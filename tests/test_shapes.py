@@ -227,9 +227,10 @@ def test_an_import_below_a_provider_list_and_an_object_is_found(tmp_path: Path) 
         "track('onnxruntime-web');",  # another function's argument
         "require(base, 'onnxruntime-web');",  # not the module require() loads
         "let t: Array<import('onnxruntime-web').InferenceSession>;",  # a type, deep inside another
+        "import type ort = require('onnxruntime-web');",  # type-only (TypeScript 4.2): erased at compile time
     ],
 )
-def test_a_package_name_that_is_not_what_a_call_loads_is_not_a_load(code: str, tmp_path: Path) -> None:
+def test_a_package_name_that_loads_nothing_at_run_time_is_not_a_load(code: str, tmp_path: Path) -> None:
     assert scan_dir(write(tmp_path, {"a.ts": code + "\n", "use.js": WEBGPU_USE})).findings == []
 
 
