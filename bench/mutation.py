@@ -32,6 +32,7 @@ SUITES = {  # module → (the files mutated, the tests that judge them)
             "tests/test_specifiers.py",
             "tests/test_lockfiles.py",
             "tests/test_manifests.py",
+            "tests/test_markup.py",
             "tests/test_shapes.py",
             "tests/test_messages.py",
             "tests/test_robustness.py",

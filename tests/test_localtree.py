@@ -90,3 +90,105 @@ def test_a_page_found_late_in_the_walk_still_gets_what_the_early_files_import(tm
     on_disk = scan_dir(tmp_path)
     assert on_disk.findings == in_memory.findings
     assert "lone.js" in {f.path for f in on_disk.findings} and "lib/model.js" not in {f.path for f in on_disk.findings}
+
+
+def test_a_file_of_exactly_the_cap_is_scanned(tmp_path: Path) -> None:
+    """The cap is the largest size read, on disk and in memory."""
+    body = IMPORT + WEBGPU
+    (tmp_path / "a.js").write_text(body)
+    for report in (scan_dir(tmp_path, max_bytes=len(body)), scan_files([("a.js", body.encode())], max_bytes=len(body))):
+        assert [f.path for f in report.findings] == ["a.js"]
+        assert report.notes == [] and not report.skipped
+
+
+def test_files_that_hold_nothing_are_counted_and_make_no_package() -> None:
+    """A file without onnxruntime-web, or naming it only in a comment, is scanned: no skip, no package, no version."""
+    report = scan_files(
+        [
+            ("package.json", b'{"dependencies": {"onnxruntime-web": "^1.20.0"}}'),
+            ("a.js", b"export const x = 1;\n"),
+            ("b.js", b"// the model runs on onnxruntime-web, loaded elsewhere\n"),
+        ]
+    )
+    assert report.files_scanned == 2
+    assert not report.skipped and report.findings == [] and report.versions == {}
+
+
+def test_a_package_json_import_alias_alone_makes_a_package() -> None:
+    """An "imports" entry loads onnxruntime-web for the package, even with no source file naming it."""
+    report = scan_files(
+        [("package.json", b'{"imports": {"#ort": "onnxruntime-web"}, "dependencies": {"onnxruntime-web": "^1.20.0"}}')]
+    )
+    assert {(f.path, f.rule) for f in report.findings} == {
+        ("package.json", "jsep-import"),
+        ("package.json", "ort-version"),
+    }
+    assert report.versions == {".": {"range": "^1.20.0", "installed": None}}
+
+
+@pytest.mark.parametrize("path", ["a/node_modules/x/index.js", "a/b/.git/hooks/x.js", "node_modules/x.js"])
+def test_files_below_node_modules_or_git_at_any_depth_are_not_scanned(path: str) -> None:
+    report = scan_files([(path, (IMPORT + WEBGPU).encode()), ("node_modules.js", (IMPORT + WEBGPU).encode())])
+    assert [f.path for f in report.findings] == ["node_modules.js"]
+    assert report.files_scanned == 1
+
+
+MAP = (
+    '<script type="importmap">{ "imports": { "onnxruntime-web": '
+    '"https://cdn.jsdelivr.net/npm/onnxruntime-web@1.30.0/dist/ort.webgpu.bundle.min.mjs" } }</script>\n'
+)
+
+
+def page(src: str) -> bytes:
+    return (MAP + f'<script type="module" src="{src}"></script>\n').encode()
+
+
+def test_a_scanner_that_does_not_read_links_takes_them_from_the_caller() -> None:
+    """`linking=False`: a page loads nothing until `add_links` says what; then its import map covers app.js."""
+    scanner = Scanner(linking=False)
+    scanner.add("index.html", page("app.js"))
+    scanner.add("app.js", (IMPORT + WEBGPU).encode())
+    assert [f.path for f in scanner.finish().findings] == ["app.js"]
+    scanner = Scanner(linking=False)
+    scanner.add("index.html", page("app.js"))
+    scanner.add("app.js", (IMPORT + WEBGPU).encode())
+    scanner.add_links("index.html", ["app.js"])
+    assert scanner.finish().findings == []
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        # a root-absolute src (here under a folder named like the Xenova models)
+        {"index.html": page("/Xenova/app.js"), "Xenova/app.js": IMPORT + WEBGPU},
+        # two pages of one package, each with its own import map and script
+        {
+            "package.json": '{"name": "site"}',
+            "a/index.html": page("app.js"),
+            "a/app.js": IMPORT + WEBGPU,
+            "b/index.html": page("app.js"),
+            "b/app.js": IMPORT + WEBGPU,
+        },
+        # scripts that import each other: each is loaded once, and the walk ends
+        {
+            "index.html": page("a.js"),
+            "a.js": "import './b.js';\n" + IMPORT + WEBGPU,
+            "b.js": "import './a.js';\n" + IMPORT,
+        },
+    ],
+)
+def test_a_page_s_import_map_covers_every_script_it_loads(files: dict[str, str | bytes]) -> None:
+    report = scan_files([(path, body if isinstance(body, bytes) else body.encode()) for path, body in files.items()])
+    assert report.findings == []
+
+
+def test_a_folder_s_loose_files_are_loud_when_a_page_s_script_beside_them_asks_for_webgpu() -> None:
+    """lone.js asks for no provider itself; app.js, loaded by the page, asks for WebGPU in the same folder."""
+    report = scan_files(
+        [
+            ("index.html", b'<script type="module" src="app.js"></script>\n'),
+            ("app.js", WEBGPU.encode()),
+            ("lone.js", IMPORT.encode()),
+        ]
+    )
+    assert [(f.path, f.severity) for f in report.findings] == [("lone.js", "error")]

@@ -90,7 +90,10 @@ def test_each_lockfile_format_resolves_the_installed_version(
 
 
 @pytest.mark.parametrize("name", ["package-lock.json", "yarn.lock", "pnpm-lock.yaml", "bun.lock"])
-@pytest.mark.parametrize("text", ["", "{not json", "- [unclosed", "null", "[]", "\x00\x01"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "{not json", "- [unclosed", "null", "[]", "\x00\x01", "}", "onnxruntime-web@^1.22.0:\n  version\n"],
+)
 def test_a_broken_lockfile_answers_none(name: str, text: str) -> None:
     """A lockfile that cannot be read gives no version and no exception."""
     assert resolved_version(name, text, "", "^1.22.0") is None
@@ -156,6 +159,20 @@ onnxruntime-common@^1.20.0:
 """
 
 
+YARN_BARE = """onnxruntime-web@^1.20.0:
+  version "1.20.1"
+
+onnxruntime-web@^1.30.0:
+  version "1.30.0"
+"""
+YARN_BERRY_TWO = """"onnxruntime-web@npm:^1.20.0":
+  version: 1.20.1
+
+"onnxruntime-web@npm:^1.30.0":
+  version: 1.30.0
+"""
+
+
 @pytest.mark.parametrize(
     ("text", "declared", "package", "version"),
     [
@@ -167,6 +184,11 @@ onnxruntime-common@^1.20.0:
         (YARN_BERRY, "^1.21.0", PACKAGE, "1.21.1"),
         (YARN_SCOPED, "^3.0.0", "@huggingface/transformers", "3.1.0"),  # a scoped name's own "@"
         (YARN_SCOPED, None, PACKAGE, None),  # onnxruntime-common and a dependency line are not it
+        # both versions are in ^1.20.0: the descriptor that is the declared range decides
+        (YARN_BARE, "^1.20.0", PACKAGE, "1.20.1"),
+        (YARN_BARE.replace("^1.20.0:", "^1.20.0:  "), "^1.20.0", PACKAGE, "1.20.1"),  # trailing blanks
+        (YARN_BARE.replace("^1.20.0", "1.X"), "1.X", PACKAGE, "1.20.1"),  # an upper-case X range
+        (YARN_BERRY_TWO, "^1.20.0", PACKAGE, "1.20.1"),  # berry's descriptors say npm:
     ],
 )
 def test_yarn_answers_the_version_of_the_matching_descriptor(
@@ -221,8 +243,141 @@ def test_bun_answers_a_scoped_package_s_version() -> None:
         ("pnpm-lock.yaml", PNPM_V9 + "packages:\n  onnxruntime-web@1.30.0:\n    resolution: {}\n", "", "1.30.0", 13),
         ("bun.lock", BUN, "", "1.22.0", 4),
         ("yarn.lock", "", "", "1.0.0", 0),
+        # Windows line endings (a checkout with core.autocrlf): still the entry that says the version
+        ("yarn.lock", YARN_CLASSIC.replace("\n", "\r\n"), "", "1.20.1", 3),
+        ("yarn.lock", YARN_CLASSIC.replace("\n", "\r\n"), "", "1.30.0", 7),
+        # no block says the version: the entry that names the package
+        ("yarn.lock", '# yarn lockfile v1\n\nonnxruntime-web@^1.30.0:\n  version "1.30.0"\n', "", "1.31.0", 2),
+        ("yarn.lock", '# yarn lockfile v1\n\n"onnxruntime-web@^1.30.0":\n  version "1.30.0"\n', "", "1.31.0", 2),
+        # a leading blank line is a row too
+        ("yarn.lock", "\n" + YARN_BERRY, "", "1.21.1", 5),
+        ("package-lock.json", "\n" + NPM_V3, "apps/web", "1.30.0", 6),
+        # pnpm v9 names the version under packages: and again under snapshots: the first is the entry
+        (
+            "pnpm-lock.yaml",
+            PNPM_V9
+            + "packages:\n  onnxruntime-web@1.30.0:\n    resolution: {}\nsnapshots:\n  onnxruntime-web@1.30.0: {}\n",
+            "",
+            "1.30.0",
+            13,
+        ),
     ],
 )
 def test_the_row_that_resolves_the_package(name: str, text: str, package_dir: str, version: str, row: int) -> None:
     """A finding on a lockfile points at the entry that installs the version, or the first row when none is seen."""
     assert resolving_row(name, text, package_dir, version) == row
+
+
+SOURCE = b"import * as ort from 'onnxruntime-web';\nconst o = { executionProviders: ['webgpu'] };\n"
+DECLARES = b'{"dependencies": {"onnxruntime-web": "^1.20.0"}}'
+LOCKS_1_20_1 = {
+    "package-lock.json": '{"packages": {"node_modules/onnxruntime-web": {"version": "1.20.1"}}}',
+    "pnpm-lock.yaml": "lockfileVersion: '9.0'\nimporters:\n  .:\n    dependencies:\n      onnxruntime-web:\n"
+    "        specifier: ^1.20.0\n        version: 1.20.1\n",
+    "yarn.lock": 'onnxruntime-web@^1.20.0:\n  version "1.20.1"\n',
+    "bun.lock": '{"packages": {"onnxruntime-web": ["onnxruntime-web@1.20.1", "", {}, "sha512-x"]}}',
+}
+
+
+@pytest.mark.parametrize("directory", ["", "web"])
+@pytest.mark.parametrize("name", sorted(LOCKS_1_20_1))
+def test_the_report_gives_each_package_s_range_installed_version_and_lockfile(directory: str, name: str) -> None:
+    """Keyed by the package.json's folder ("." at the root); the lockfile's path is from the tree's root."""
+    prefix = f"{directory}/" if directory else ""
+    report = scan_files(
+        [
+            (f"{prefix}package.json", DECLARES),
+            (f"{prefix}{name}", LOCKS_1_20_1[name].encode()),
+            (f"{prefix}src/a.js", SOURCE),
+        ]
+    )
+    assert report.versions == {directory or ".": {"range": "^1.20.0", "installed": "1.20.1"}}
+    assert report.lockfiles == {directory or ".": f"{prefix}{name}"}
+
+
+def test_a_lockfile_is_read_up_to_its_own_cap_not_the_sources_one() -> None:
+    """Lockfiles are large: `max_bytes` caps sources only."""
+    lock = LOCKS_1_20_1["package-lock.json"] + " " * 2000
+    report = scan_files(
+        [("package.json", DECLARES), ("package-lock.json", lock.encode()), ("a.js", SOURCE)], max_bytes=1000
+    )
+    assert report.versions == {".": {"range": "^1.20.0", "installed": "1.20.1"}}
+    assert report.notes == []
+    assert not report.skipped
+
+
+def test_a_yarn_lock_with_two_versions_installs_the_one_its_declared_range_names() -> None:
+    """Both 1.20.1 and 1.30.0 are in ^1.20.0; the entry for the range package.json declares decides."""
+    report = scan_files([("package.json", DECLARES), ("yarn.lock", YARN_BARE.encode()), ("a.js", SOURCE)])
+    assert report.versions == {".": {"range": "^1.20.0", "installed": "1.20.1"}}
+
+
+PNPM_WORKSPACE = """lockfileVersion: '9.0'
+importers:
+  .:
+    dependencies:
+      onnxruntime-web:
+        specifier: ^1.22.0
+        version: 1.22.0
+  packages/app:
+    dependencies: {member}
+"""
+
+
+@pytest.mark.parametrize(
+    ("member", "installed"),
+    [
+        ("\n      onnxruntime-web:\n        specifier: ^1.30.0\n        version: 1.30.0", "1.30.0"),
+        ("{}", None),  # the lockfile predates the dependency: unknown, not the root's 1.22.0
+    ],
+)
+def test_a_pnpm_workspace_member_installs_what_its_own_importer_lists(member: str, installed: str | None) -> None:
+    report = scan_files(
+        [
+            ("pnpm-lock.yaml", PNPM_WORKSPACE.replace("{member}", member).encode()),
+            ("packages/app/package.json", b'{"dependencies": {"onnxruntime-web": "^1.30.0"}}'),
+            ("packages/app/a.js", SOURCE),
+        ]
+    )
+    assert report.versions == {"packages/app": {"range": "^1.30.0", "installed": installed}}
+    assert report.lockfiles == {"packages/app": "pnpm-lock.yaml"}
+
+
+def test_each_wrapper_a_package_json_declares_is_judged() -> None:
+    report = scan_files(
+        [
+            ("package.json", b'{"dependencies": {"@huggingface/transformers": "^3.0.0", "kokoro-js": "^1.0.0"}}'),
+            ("a.js", SOURCE),
+        ]
+    )
+    wrapper_findings = [f for f in report.findings if f.rule == "wrapper-version"]
+    assert [f.message.split()[0] for f in wrapper_findings] == ["@huggingface/transformers", "kokoro-js"]
+
+
+def test_a_wrapper_installs_the_version_of_its_declared_range_s_lockfile_entry() -> None:
+    """kokoro-js's own ^3.0.0 entry is 3.1.0; the app's >=3.0.0 is 4.1.0: native, only Safari is left."""
+    lock = (
+        '"@huggingface/transformers@>=3.0.0":\n  version "4.1.0"\n\n'
+        '"@huggingface/transformers@^3.0.0":\n  version "3.1.0"\n\n'
+        'onnxruntime-web@^1.30.0:\n  version "1.30.0"\n'
+    )
+    manifest = b'{"dependencies": {"@huggingface/transformers": ">=3.0.0", "onnxruntime-web": "^1.30.0"}}'
+    report = scan_files([("package.json", manifest), ("yarn.lock", lock.encode()), ("a.js", SOURCE)])
+    by_rule = {f.rule: f for f in report.findings}
+    assert by_rule["wrapper-version"].severity == "warning"
+    assert "Safari" in by_rule["wrapper-version"].message
+    assert "@huggingface/transformers 4.1.0" in by_rule["mixed-entry"].message
+
+
+def test_a_wrapper_missing_from_the_lockfile_installs_the_lowest_version_of_its_range() -> None:
+    """A stale lockfile that lists onnxruntime-web but not the wrapper: not onnxruntime-web's version."""
+    report = scan_files(
+        [
+            ("package.json", b'{"dependencies": {"@huggingface/transformers": "^4.0.0"}}'),
+            ("package-lock.json", LOCKS_1_20_1["package-lock.json"].encode()),
+            ("a.js", SOURCE),
+        ]
+    )
+    by_rule = {f.rule: f for f in report.findings}
+    assert by_rule["wrapper-version"].severity == "warning"
+    assert "@huggingface/transformers 4.0.0" in by_rule["mixed-entry"].message

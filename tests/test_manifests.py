@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.core.detector.manifests import names_package, parse_manifest
 
 MANIFEST = b"""{
@@ -72,7 +74,8 @@ SCOPED = b"""{
     "**/onnxruntime-web": "1.22.1",
     "@huggingface/transformers/onnxruntime-web": "1.22.2",
     "**/parent/onnxruntime-web": "1.22.3",
-    "@x/onnxruntime-web-helper/onnxruntime-web": "1.22.4"
+    "@x/onnxruntime-web-helper/onnxruntime-web": "1.22.4",
+    "**/**/deep/onnxruntime-web": "1.22.7"
   },
   "pnpm": { "overrides": { "a>onnxruntime-web": "1.22.5", "a>b>onnxruntime-web": "1.22.6" } }
 }
@@ -89,6 +92,7 @@ def test_an_override_is_scoped_to_the_package_it_names() -> None:
         ("1.22.2", "@huggingface/transformers"),
         ("1.22.3", "parent"),
         ("1.22.4", "@x/onnxruntime-web-helper"),
+        ("1.22.7", "deep"),
         ("1.22.5", "a"),
         ("1.22.6", "b"),
     ]
@@ -115,3 +119,58 @@ def test_an_imports_alias_loads_what_a_browser_build_resolves() -> None:
         )
     ]
     assert manifest.ranges == ()  # "." under another package overrides that package, not onnxruntime-web
+
+
+def test_a_manifest_without_the_package_has_no_ranges_and_no_aliases() -> None:
+    manifest = parse_manifest("package.json", b'{"dependencies": {"react": "^18.0.0"}}')
+    assert manifest is not None
+    assert (manifest.ranges, manifest.aliases, manifest.dependencies) == ((), (), {"react": "^18.0.0"})
+
+
+@pytest.mark.parametrize(
+    "workspaces",
+    [
+        '["./packages/*/", "apps/ProjectX", 7]',
+        '{"packages": ["./packages/*/", "apps/ProjectX"], "nohoist": ["**/x"]}',
+    ],
+    ids=["npm list", "yarn classic object"],
+)
+def test_workspace_globs_are_read_without_their_dot_slash_and_trailing_slash(workspaces: str) -> None:
+    manifest = parse_manifest("package.json", f'{{"workspaces": {workspaces}}}'.encode())
+    assert manifest is not None and manifest.workspaces == ("packages/*", "apps/ProjectX")
+
+
+CRLF_MANIFEST = (
+    b'{\r\n  "dependencies": {\r\n'
+    b'    "onnxruntime-web": "^1.20.1",\r\n'
+    b'    "tf": "npm:@huggingface/transformers@3.0.0"\r\n'
+    b"  },\r\n"
+    b'  "overrides": { "onnxruntime-web": "$onnxruntime-web" }\r\n}\r\n'
+)
+
+
+def test_a_crlf_manifest_s_ranges_keep_their_line_without_its_cr() -> None:
+    """A scoped npm: alias names its real package; npm's `$onnxruntime-web` reference is not a range of its own."""
+    manifest = parse_manifest("package.json", CRLF_MANIFEST, wrappers=("@huggingface/transformers",))
+    assert manifest is not None
+    found = [(r.row, r.name, r.range, r.line[r.start : r.end], r.line, r.parent) for r in manifest.ranges]
+    assert found == [
+        (2, "onnxruntime-web", "^1.20.1", b"^1.20.1", b'    "onnxruntime-web": "^1.20.1",', ""),
+        (
+            3,
+            "@huggingface/transformers",
+            "3.0.0",
+            b"3.0.0",
+            b'    "tf": "npm:@huggingface/transformers@3.0.0"',
+            "",
+        ),
+    ]
+
+
+def test_an_npm_alias_of_a_wrapper_is_tracked_in_a_manifest_that_never_names_onnxruntime_web() -> None:
+    """Only the alias's value names the wrapper: the manifest is still read for its range."""
+    manifest = parse_manifest(
+        "package.json", b'{"dependencies": {"tts": "npm:kokoro-js@^1.2.0"}}', wrappers=("kokoro-js",)
+    )
+    assert manifest is not None
+    assert [(r.name, r.range) for r in manifest.ranges] == [("kokoro-js", "^1.2.0")]

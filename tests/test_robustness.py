@@ -90,6 +90,25 @@ def test_invalid_utf8_is_survived() -> None:
     assert [f.line for f in report.findings] == [2]
 
 
+def test_invalid_utf8_inside_a_request_is_survived() -> None:
+    """A provider value that is not UTF-8 is read as no provider, and the import is still found."""
+    report = scan_files([("a.js", IMPORT + b"export const o = { device: '\xff' };\n")])
+    assert [(f.line, f.severity) for f in report.findings] == [(1, "info")]
+
+
+def test_a_string_continued_over_two_lines_in_a_request_is_survived() -> None:
+    """A multi-line literal is no provider name; the scan reads on past it."""
+    report = scan_files([("a.js", IMPORT + b"export const o = { name: 'first \\\nsecond' };\n"), ("use.js", WEBGPU)])
+    assert [(f.line, f.severity) for f in report.findings] == [(1, "error")]
+
+
+def test_a_name_assigned_from_itself_is_followed_without_looping() -> None:
+    """`device = device ?? 'webgpu'` refers to itself: it is followed a few levels and found, never forever."""
+    code = b"let device = saved;\ndevice = device ?? 'webgpu';\npipeline('t', 'm', { device });\n"
+    report = scan_files([("a.js", IMPORT + code)])
+    assert [(f.line, f.severity) for f in report.findings] == [(1, "error")]
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     st.binary(max_size=400) | st.text(max_size=400).map(str.encode),

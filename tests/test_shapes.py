@@ -89,6 +89,26 @@ COMPUTED = {
     "name object": "ort.InferenceSession.create(m, { executionProviders: [{ name: 'webgpu' }] });",
     "quoted name key": "ort.InferenceSession.create(m, { executionProviders: [{ 'name': 'webgpu' }] });",
     "fallback": "const chosen = params.get('ep') ?? 'webgpu';\nort.InferenceSession.create(m, { executionProviders: [chosen] });",
+    "else branch": "pipeline('feature-extraction', 'm', { device: cpuOnly ? 'wasm' : 'webgpu' });",
+    "left of a fallback": "pipeline('feature-extraction', 'm', { device: gpu && 'webgpu' || 'wasm' });",
+    "parenthesized": "pipeline('feature-extraction', 'm', { device: (gpu ? 'webgpu' : 'wasm') });",
+    "awaited": "pipeline('feature-extraction', 'm', { device: await (gpu ? 'webgpu' : 'wasm') });",
+    "template literal": "pipeline('feature-extraction', 'm', { device: `webgpu` });",
+    "quoted request key": "pipeline('feature-extraction', 'm', { 'device': 'webgpu' });",
+    "spread of a list that also holds a call": (
+        "const preferred = ['webgpu', fallback()];\n"
+        "ort.InferenceSession.create(m, { executionProviders: [...preferred] });"
+    ),
+    "four names deep": (
+        "const chosen = 'webgpu';\nconst c = chosen;\nconst b = c;\nconst a = b;\n"
+        "pipeline('feature-extraction', 'm', { device: a });"
+    ),
+    "first of two requests": (
+        "pipeline('feature-extraction', 'm', { device: 'webgpu' });\n"
+        "pipeline('text-classification', 'm', { device: 'wasm' });"
+    ),
+    "list of every provider name": "export const all = ['webgpu', 'webgl', 'wasm', 'cpu', 'webnn', 'xnnpack'];",
+    "list with a computed item": "export const eps = [`${preferred}`, 'webgpu'];",
 }
 # Each names 'webgpu' without asking for it: the gate must stay quiet.
 NOT_REQUESTS = {
@@ -102,6 +122,15 @@ NOT_REQUESTS = {
         "ort.InferenceSession.create(m, { executionProviders: [{ name: 'wasm', label: 'webgpu' }] });"
     ),
     "cpu only": "ort.InferenceSession.create(m, { executionProviders: gpu ? ['wasm'] : ['cpu'] });",
+    "comparison in a provider list": "ort.InferenceSession.create(m, { executionProviders: [mode !== 'webgpu' && 'wasm'] });",
+    "choices with a named entry": "export const choices = [{ name: 'Auto' }, 'webgpu'];",
+    "choices with a quoted named entry": "export const choices = [{ 'name': 'Auto' }, 'webgpu'];",
+    "options with an empty choice": "export const options = ['', 'webgpu', 'wasm'];",
+    "five names deep": (
+        "const chosen = 'webgpu';\nconst d = chosen;\nconst c = d;\nconst b = c;\nconst a = b;\n"
+        "pipeline('feature-extraction', 'm', { device: a });"
+    ),
+    "a longer key": "export const o = [{ nameX: 'webgpu' }];",
 }
 
 
@@ -159,6 +188,7 @@ NATIVE = (
     [
         ("ort.env.webgpu.powerPreference = 'high-performance';", 16),
         ("window.ort.env.webgpu.profiling = {};", 23),
+        ("env.webgpu.powerPreference = 'high-performance';", 12),  # `import { env } from …`
         ("ort.env.webgl.powerPreference = 'x';", None),  # WebGL's flags are not WebGPU's
         ("ort.env.webgpu.validateInput = true;", None),  # a flag the native EP reads
         ("ort.envs.webgpu.adapter = a;", None),
@@ -182,3 +212,73 @@ def test_a_page_s_inline_module_after_an_external_script_is_read(tmp_path: Path)
     page = '<script src="x.js"></script>\n<script type="module">\nimport * as ort from "onnxruntime-web";\n</script>\n'
     found = scan_dir(write(tmp_path, {"index.html": page})).findings
     assert [(f.path, f.line, f.rule) for f in found] == [("index.html", 3, "jsep-import")]
+
+
+def test_an_import_below_a_provider_list_and_an_object_is_found(tmp_path: Path) -> None:
+    """Imports are hoisted: one written below other code is still read, and the list still counts."""
+    code = "const eps = ['webgpu'];\nconst options = { eps };\nimport * as ort from 'onnxruntime-web';\n"
+    found = scan_dir(write(tmp_path, {"a.js": code})).findings
+    assert [(f.line, f.rule, f.severity) for f in found] == [(3, "jsep-import", "error")]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "track('onnxruntime-web');",  # another function's argument
+        "require(base, 'onnxruntime-web');",  # not the module require() loads
+        "let t: Array<import('onnxruntime-web').InferenceSession>;",  # a type, deep inside another
+        "import type ort = require('onnxruntime-web');",  # type-only (TypeScript 4.2): erased at compile time
+    ],
+)
+def test_a_package_name_that_loads_nothing_at_run_time_is_not_a_load(code: str, tmp_path: Path) -> None:
+    assert scan_dir(write(tmp_path, {"a.ts": code + "\n", "use.js": WEBGPU_USE})).findings == []
+
+
+PACKAGE_JSON = '{"dependencies": {"onnxruntime-web": "1.30.0"}}\n'
+OLD_PREFIX = "https://cdn.jsdelivr.net/npm/onnxruntime-web@1.20.0/dist/"
+
+
+@pytest.mark.parametrize("key", ["wasmPaths", "'wasmPaths'", '"wasmPaths"'])
+def test_a_wasm_paths_prefix_of_another_version_is_moved_to_the_installed_one(key: str, tmp_path: Path) -> None:
+    line = f"const options = {{ {key}: '{OLD_PREFIX}' }};"
+    root = write(tmp_path, {"package.json": PACKAGE_JSON, "a.js": NATIVE + line + "\n"})
+    (finding,) = scan_dir(root).findings
+    assert (finding.line, finding.column, finding.rule) == (3, len(f"const options = {{ {key}: '") + 1, "jsep-asset")
+    assert finding.replacement == line.replace("@1.20.0/", "@1.30.0/")
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [
+        f"wasmPaths: '{OLD_PREFIX[:-5]}' + 'dist/'",  # built by concatenation: no one literal holds the whole prefix
+        f"wasmPaths: `{OLD_PREFIX}`",
+        f"wasmPathsX: '{OLD_PREFIX}'",  # another key
+    ],
+)
+def test_only_one_string_literal_given_to_wasm_paths_is_a_prefix(pair: str, tmp_path: Path) -> None:
+    root = write(tmp_path, {"package.json": PACKAGE_JSON, "a.js": NATIVE + f"const o = {{ {pair} }};\n"})
+    assert scan_dir(root).findings == []
+
+
+def test_a_jsep_asset_name_is_reported_at_its_own_line_and_column(tmp_path: Path) -> None:
+    """After a leading blank line, on the file's second line: the `.jsep` is pointed at and renamed."""
+    line = "const wasm = 'ort-wasm-simd-threaded.jsep.wasm';"
+    (finding,) = scan_dir(write(tmp_path, {"a.js": "\n" + line + "\n" + NATIVE})).findings
+    assert (finding.line, finding.column, finding.rule) == (2, line.index(".jsep") + 1, "jsep-asset")
+    assert "`ort-wasm-simd-threaded.jsep.wasm`" in finding.message
+    assert finding.replacement == line.replace(".jsep.", ".asyncify.")
+
+
+def test_a_vendored_ort_bundle_that_names_no_jsep_asset_is_not_a_jsep_bundle(tmp_path: Path) -> None:
+    """Only a `.jsep` wasm or mjs file name marks JSEP; the word elsewhere in the bundle does not."""
+    bundle = (
+        "/*!\n * ONNX Runtime Web v1.23.0\n */\n"
+        'var ort=(()=>{var e="ort-wasm-simd-threaded.asyncify.wasm";/* no .jsep build */return e})();\n'
+    )
+    assert scan_dir(write(tmp_path, {"vendor/ort.min.js": bundle, "use.js": WEBGPU_USE})).findings == []
+
+
+def test_an_astro_template_s_code_sample_is_not_code(tmp_path: Path) -> None:
+    """Only the frontmatter is read as TypeScript: an import shown in the page's markup loads nothing."""
+    page = "---\nconst title = 'Docs';\n---\n<h1>{title}</h1>\n<pre>\n" + LOAD + "</pre>\n"
+    assert scan_dir(write(tmp_path, {"src/pages/docs.astro": page, "use.js": WEBGPU_USE})).findings == []

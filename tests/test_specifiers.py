@@ -5,7 +5,7 @@ from __future__ import annotations
 import nodesemver
 import pytest
 
-from bot.core.detector.specifiers import classify, prefix_version, rewrite
+from bot.core.detector.specifiers import Target, classify, prefix_version, rewrite
 
 JSD = "https://cdn.jsdelivr.net/npm/onnxruntime-web"
 
@@ -64,7 +64,7 @@ def test_jsep_entries_are_classified_and_rewritten(spec: str, entry: str, versio
     """The entry and pinned version are read; the rewrite loads ./webgpu and raises a pre-1.23 pin."""
     target = classify(spec)
     assert target is not None
-    assert (target.entry, target.version) == (entry, version)
+    assert target == Target(entry, spec.startswith(("http", "/")), version)
     old = version is not None and nodesemver.lt(version, "1.23.0", loose=False)
     assert rewrite(spec, "./webgpu", "1.30.0" if old else None) == native
 
@@ -93,7 +93,20 @@ def test_other_specifiers_are_not_onnxruntime_web_entries(spec: str) -> None:
 def test_subpath_entries_keep_their_name(sub: str) -> None:
     """Every documented subpath is recognised as itself."""
     target = classify(f"onnxruntime-web/{sub}")
-    assert target is not None and target.entry == f"./{sub}" and not target.is_url
+    assert target == Target(f"./{sub}", is_url=False)
+
+
+def test_a_specifier_is_rewritten_back_to_the_bare_entry() -> None:
+    assert rewrite("onnxruntime-web/webgpu", ".") == "onnxruntime-web"
+    assert rewrite("onnxruntime-web", "./all") == "onnxruntime-web/all"
+
+
+@pytest.mark.parametrize(
+    "spec", ["ort", "./local.js", "onnxruntime-web-foo/dist/ort.min.js", "https://example.com/ort.min.js"]
+)
+def test_a_spec_that_names_no_entry_has_no_rewrite(spec: str) -> None:
+    """Another package, a local file or an unrelated URL: nothing to point at onnxruntime-web's native entry."""
+    assert rewrite(spec, "./webgpu") is None
 
 
 def test_a_wasm_paths_prefix_pins_the_version_it_names() -> None:

@@ -109,6 +109,25 @@ def test_a_delivery_queued_too_long_is_an_orphan(store_and_clock) -> None:
     assert store.orphans(queued_grace=60) == ["d1"]
 
 
+def test_an_orphan_started_between_the_sweep_reading_it_and_claiming_it_stays_started(redis_url, monkeypatch) -> None:
+    """A worker starts the delivery after the sweep read the queued set: the sweep must not put it back, nor queue it."""
+    clock = Clock()
+    store = RedisStore(redis_url, clock=clock)
+    store.accept("d1", "pull_request", "opened", b'{"n": 1}')
+    clock.now += 61
+    read = store.redis.zrangebyscore
+
+    def read_then_started_elsewhere(key, *args, **kwargs):
+        members = read(key, *args, **kwargs)
+        if members and key.endswith("queued"):
+            assert store.start("d1")  # another worker, between the read and the claim
+        return members
+
+    monkeypatch.setattr(store.redis, "zrangebyscore", read_then_started_elsewhere)
+    assert store.orphans(queued_grace=60) == []
+    assert store.redis.zscore(store._key("queued"), "d1") is None
+
+
 def test_locks_expire(store_and_clock) -> None:
     store, clock = store_and_clock
     owner = store.acquire("pr:a#1", 30)
@@ -172,6 +191,8 @@ def test_a_renewed_lock_outlives_its_first_ttl(store_and_clock) -> None:
     assert store.renew_lock("pr:a#1", owner, 2)
     _wait(store, clock, 1.2)
     assert store.acquire("pr:a#1", 2) is None
+    _wait(store, clock, 1.0)  # past the renewed ttl: free, as a lock whose job died must be
+    assert store.acquire("pr:a#1", 2) is not None
 
 
 def test_a_heartbeat_keeps_a_long_job_and_its_locks(tmp_path) -> None:
@@ -233,9 +254,12 @@ def test_finish_adds_the_jobs_counts(store_and_clock) -> None:
     store, _ = store_and_clock
     store.accept("d1", "pull_request", "opened", b"{}")
     store.start("d1")
-    store.finish("d1", DONE, [("ortfix_jobs_total", {"job": "review", "outcome": DONE}, 1)])
+    counts = [("ortfix_jobs_total", {"job": "review", "outcome": DONE}, 1), ("ortfix_job_seconds_total", {}, 2.5)]
+    store.finish("d1", DONE, counts)
     assert store.delivery("d1").status == DONE
-    assert ("ortfix_jobs_total", {"job": "review", "outcome": DONE}, 1.0) in store.series()
+    series = store.series()
+    assert ("ortfix_jobs_total", {"job": "review", "outcome": DONE}, 1.0) in series
+    assert ("ortfix_job_seconds_total", {}, 2.5) in series
 
 
 class _DiesAfterOneCommand:

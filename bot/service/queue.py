@@ -87,9 +87,7 @@ def make_huey(settings: Settings) -> Huey:
     if settings.redis_url:
         return PriorityRedisHuey("ortfix", url=settings.redis_url)  # a sorted set: priorities, as on SQLite
     private_file(settings.db_path)
-    return Huey(
-        "ortfix", storage_class=_SqliteStorage, filename=settings.db_path, timeout=0, factory=PatientConnection
-    )
+    return Huey("ortfix", storage_class=_SqliteStorage, filename=settings.db_path, timeout=0, factory=PatientConnection)
 
 
 def build(settings: Settings, store: Store | None = None, huey: Huey | None = None) -> Service:

@@ -77,6 +77,8 @@ def _load(match: dict[str, list[tree_sitter.Node]]) -> Reference | None:
         if via is None or _first_argument(source) != source or _in_type(statement):
             return None
     elif statement.type == "import_require_clause":
+        if statement.parent is not None and _type_only(statement.parent):
+            return None  # `import type x = require('…')` (TypeScript 4.2): erased at compile time
         via = "require"
     else:
         if _type_only(statement):

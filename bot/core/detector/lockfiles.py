@@ -58,9 +58,9 @@ def covers(lockfile: str, text: str, package_dir: str) -> bool:
 
 def resolving_row(lockfile: str, text: str, package_dir: str, version: str, package: str = PACKAGE) -> int:
     """The row of the lockfile's entry that resolves `package` to `version` for `package_dir` (0 when none is seen)."""
-    if lockfile == "yarn.lock":  # the entry is a descriptor line whose block says the version
+    if lockfile == "yarn.lock":  # the entry is a descriptor line whose block says the version (LF or CRLF lines)
         entry = re.search(
-            rf'^"?{re.escape(package)}@[^\n]*:\n(?:[ \t]+.*\n)*?[ \t]+version:? "?{re.escape(version)}"?[ \t]*$',
+            rf'^"?{re.escape(package)}@[^\n]*:[ \t]*\r?\n(?:[ \t]+.*\n)*?[ \t]+version:? "?{re.escape(version)}"?[ \t]*\r?$',
             text,
             re.MULTILINE,
         )

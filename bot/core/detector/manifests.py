@@ -84,7 +84,8 @@ def parse_manifest(path: str, data: bytes, wrappers: Collection[str] = ()) -> Ma
     tracked = {PACKAGE, *wrappers}
     ranges: tuple[RangeLine, ...] = ()
     aliases: tuple[Load, ...] = ()
-    if any(name in dependencies for name in tracked) or PACKAGE.encode() in data:
+    # a tracked name anywhere in the file: a dependency's key, an npm: alias's value, an override's selector
+    if any(name.encode() in data for name in tracked):
         root = json_root(data)
         if root is not None:
             reader = _Reader(path, data.split(b"\n"), tracked)
