@@ -258,6 +258,7 @@ class FakeGitHub:
         self.contents: dict[tuple[str, str], str] = {}  # (repo, path) → text, over the default branch's
         self.blobs: dict[str, bytes] = {}
         self.check_runs: dict[int, dict] = {}
+        self.check_statuses: dict[int, list[str]] = {}  # each check run's statuses, in the order they were sent
         self.calls: list[tuple[str, str]] = []
         self.violations: list[str] = []  # route misses, OpenAPI violations, harness errors: asserted empty at teardown
         self.graphql_queries = 0
@@ -959,6 +960,7 @@ class FakeGitHub:
         assert body is not None
         check_id = next(self._ids)
         self.check_runs[check_id] = {**body, "id": check_id, "annotations": []}
+        self.check_statuses[check_id] = [body["status"]] if "status" in body else []
         return self._json(
             201, {"id": check_id, "head_sha": body["head_sha"], "name": body["name"], "status": body.get("status")}
         )
@@ -966,6 +968,8 @@ class FakeGitHub:
     def _update_check(self, repo: str, check_id: str, query: dict, body: dict | None):
         assert body is not None
         run = self.check_runs[int(check_id)]
+        if "status" in body:
+            self.check_statuses[int(check_id)].append(body["status"])
         output = body.get("output") or {}
         run["annotations"] += output.get("annotations", [])
         run.update({k: v for k, v in body.items() if k != "output"})

@@ -60,6 +60,7 @@ def test_the_check_run_completes_with_annotations(service, github) -> None:
     review(service, github, pull)
     (run,) = github.check_runs.values()
     assert run["name"] == "ortfix" and run["head_sha"] == pull.head_sha
+    assert github.check_statuses[run["id"]][-2:] == ["in_progress", "completed"]
     assert run["status"] == "completed" and run["conclusion"] == "failure"
     assert [(a["path"], a["start_line"], a["annotation_level"]) for a in run["annotations"]] == [
         ("src/model.js", 1, "failure")
@@ -195,9 +196,10 @@ def test_no_review_without_findings(service, github) -> None:
     """A PR that does not touch onnxruntime-web gets a green check and no review."""
     pull = make_pull(github, {"src/app.js": APP + "export const x = 1;\n"})
     _, outcome = review(service, github, pull)
-    assert pull.reviews == [] and outcome.skipped == "no candidate files"
+    assert pull.reviews == [] and outcome.skipped == "no candidate files" and outcome.conclusion == "success"
     (run,) = github.check_runs.values()
     assert run["conclusion"] == "success"
+    assert run["output"]["summary"] == render.CHECK_SUMMARY_CLEAN.format(files=1)
     assert github.count("GET", "/git/trees/") == 0
 
 
@@ -215,6 +217,41 @@ def test_cpu_only_code_gets_no_comment(service, github) -> None:
     )
     _, outcome = review(service, github, pull)
     assert pull.reviews == [] and outcome.conclusion == "success"
+    (run,) = github.check_runs.values()
+    assert run["output"]["summary"] == render.CHECK_SUMMARY_CLEAN.format(files=1)
+
+
+def test_a_pull_request_that_only_changes_package_json_is_reviewed(service, github) -> None:
+    """A manifest is always a candidate: a range lowered below the native release is a warning, the check neutral."""
+    base = {"package.json": MANIFEST, "src/model.js": "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION}
+    lowered = MANIFEST.replace("^1.30.0", "^1.20.0")
+    pull = make_pull(github, {"package.json": lowered}, base=base)
+    _, outcome = review(service, github, pull)
+    assert [(c["path"], c["line"]) for c in pull.comments] == [("package.json", 3)]
+    (run,) = github.check_runs.values()
+    assert run["conclusion"] == "neutral" and outcome.conclusion == "neutral"
+    assert [a["annotation_level"] for a in run["annotations"]] == ["warning"]
+
+
+def test_a_pull_request_that_only_changes_a_lockfile_is_reviewed(service, github) -> None:
+    """A lockfile is always a candidate too: one that now installs a release outside the range is found."""
+    lock = '{{"lockfileVersion": 3, "packages": {{"node_modules/onnxruntime-web": {{"version": "{v}"}}}}}}\n'
+    source = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
+    base = {"package.json": MANIFEST, "package-lock.json": lock.format(v="1.30.0"), "src/model.js": source}
+    pull = make_pull(github, {"package-lock.json": lock.format(v="1.20.1")}, base=base)
+    _, outcome = review(service, github, pull)
+    assert outcome.skipped is None and outcome.conclusion == "failure"
+    (run,) = github.check_runs.values()
+    assert [(a["path"], a["annotation_level"]) for a in run["annotations"]] == [("package-lock.json", "failure")]
+
+
+def test_a_package_in_a_subfolder_decides_the_version_of_its_sources(service, github) -> None:
+    """The manifest that decides a source is the nearest one above it, read though the PR leaves it alone."""
+    base = {"packages/app/package.json": '{"dependencies": {"onnxruntime-web": "1.20.1"}}\n'}
+    pull = make_pull(github, {"packages/app/src/m.js": "import * as ort from 'onnxruntime-web';\n" + SESSION}, base=base)
+    review(service, github, pull)
+    (comment,) = pull.comments
+    assert comment["path"] == "packages/app/src/m.js" and "1.20.1" in comment["body"]
 
 
 def test_inline_comments_are_capped_and_the_rest_go_in_the_body(service, github) -> None:
@@ -239,14 +276,17 @@ def test_annotations_go_fifty_a_call(service, github) -> None:
     assert len(run["annotations"]) == 120 and github.count("PATCH", "/check-runs/") == 3
 
 
-def test_a_dry_run_config_posts_nothing(service, github) -> None:
+def test_a_dry_run_config_posts_nothing(service, github, caplog) -> None:
     """`dry_run: true` on the default branch: no review, no check run, no deletion."""
     github.contents[(REPO, ".github/ortfix.yml")] = "dry_run: true\n"
     pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
-    _, outcome = review(service, github, pull)
-    assert outcome.inline == 1
+    with caplog.at_level("INFO", logger="ortfix"):
+        _, outcome = review(service, github, pull)
+    assert (outcome.inline, outcome.in_body, outcome.deleted) == (1, 0, 0)
     assert github.count("POST", "^/repos/") == 0 and github.count("PATCH") == 0 and github.count("DELETE") == 0
     assert github.check_runs == {}
+    (logged,) = [r for r in caplog.records if r.getMessage() == "review.dry-run"]
+    assert (logged.inline, logged.body, logged.stale) == (1, 0, 0)
 
 
 def test_a_broken_config_is_reported_in_the_check_and_defaults_apply(service, github) -> None:

@@ -105,8 +105,9 @@ def _review(client: GitHubClient, store: Store, pr: PullRequest) -> Outcome:
     shown = _contents(client, pr.repo, listing, candidates)
     for path, data in shown.items():
         scanner.add(path, data)
-    # the package is judged whole: its 'webgpu' request or JSEP loads may sit in files the PR leaves alone
-    folders = {package_folder(listing, f.path) for f in candidates if scanner.wants(f.path) == "source"}
+    # the package is judged whole: its 'webgpu' request or JSEP loads may sit in files the PR leaves alone, and a
+    # changed range or lockfile is judged against the loads of the package it decides
+    folders = {package_folder(listing, f.path) for f in candidates}
     for folder in sorted(folders):
         for path, data in package_sources(client, store, pr.repo, listing, folder, scanner, shown).items():
             scanner.add(path, data)
