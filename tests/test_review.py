@@ -76,6 +76,8 @@ def test_a_redelivery_posts_nothing_new(service, github) -> None:
     assert github.count("POST", r"/reviews$") == 1
     assert len(pull.comments) == 1
     assert github.count("POST", r"/check-runs$") == 1  # the same commit's check run is updated, not duplicated
+    (run_id,) = github.check_runs
+    assert github.check_statuses[run_id] == ["in_progress", "completed", "in_progress", "completed"]
 
 
 def test_a_push_that_fixes_it_resolves_the_stale_thread_and_passes(service, github) -> None:
@@ -248,7 +250,9 @@ def test_a_pull_request_that_only_changes_a_lockfile_is_reviewed(service, github
 def test_a_package_in_a_subfolder_decides_the_version_of_its_sources(service, github) -> None:
     """The manifest that decides a source is the nearest one above it, read though the PR leaves it alone."""
     base = {"packages/app/package.json": '{"dependencies": {"onnxruntime-web": "1.20.1"}}\n'}
-    pull = make_pull(github, {"packages/app/src/m.js": "import * as ort from 'onnxruntime-web';\n" + SESSION}, base=base)
+    pull = make_pull(
+        github, {"packages/app/src/m.js": "import * as ort from 'onnxruntime-web';\n" + SESSION}, base=base
+    )
     review(service, github, pull)
     (comment,) = pull.comments
     assert comment["path"] == "packages/app/src/m.js" and "1.20.1" in comment["body"]
@@ -279,14 +283,15 @@ def test_annotations_go_fifty_a_call(service, github) -> None:
 def test_a_dry_run_config_posts_nothing(service, github, caplog) -> None:
     """`dry_run: true` on the default branch: no review, no check run, no deletion."""
     github.contents[(REPO, ".github/ortfix.yml")] = "dry_run: true\n"
-    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    lines = "".join(f"import * as ort{i} from 'onnxruntime-web'; // {i}\n" for i in range(MAX_INLINE + 2))
+    pull = make_pull(github, {"src/model.js": lines + SESSION})
     with caplog.at_level("INFO", logger="ortfix"):
         _, outcome = review(service, github, pull)
-    assert (outcome.inline, outcome.in_body, outcome.deleted) == (1, 0, 0)
+    assert (outcome.inline, outcome.in_body, outcome.deleted) == (MAX_INLINE, 2, 0)
     assert github.count("POST", "^/repos/") == 0 and github.count("PATCH") == 0 and github.count("DELETE") == 0
     assert github.check_runs == {}
     (logged,) = [r for r in caplog.records if r.getMessage() == "review.dry-run"]
-    assert (logged.inline, logged.body, logged.stale) == (1, 0, 0)
+    assert (logged.inline, logged.body, logged.stale) == (MAX_INLINE, 2, 0)
 
 
 def test_a_broken_config_is_reported_in_the_check_and_defaults_apply(service, github) -> None:
@@ -297,6 +302,13 @@ def test_a_broken_config_is_reported_in_the_check_and_defaults_apply(service, gi
     (run,) = github.check_runs.values()
     assert ".github/ortfix.yml is not valid YAML" in run["output"]["summary"]
     assert len(pull.comments) == 1
+
+
+def test_check_off_makes_no_check_run(service, github) -> None:
+    github.contents[(REPO, ".github/ortfix.yml")] = "check: off\n"
+    pull = make_pull(github, {"src/model.js": "import * as ort from 'onnxruntime-web';\n" + SESSION})
+    _, outcome = review(service, github, pull)
+    assert github.check_runs == {} and len(pull.comments) == 1 and outcome.conclusion is None
 
 
 def test_the_org_config_applies_when_the_repo_has_none(service, github) -> None:

@@ -49,6 +49,13 @@ def test_a_full_config() -> None:
     assert config.errors == ()
 
 
+@pytest.mark.parametrize("text", ["check: off\n", "check: 'off'\n", "check: Off\n"])
+def test_check_off_is_off_however_yaml_reads_it(text: str) -> None:
+    """YAML 1.1 reads a bare `off` as false: the README's `check: off` must still turn the check off."""
+    config = repo_config.parse(text)
+    assert config.check == "off" and config.errors == ()
+
+
 @pytest.mark.parametrize(
     ("text", "error"),
     [

@@ -16,7 +16,7 @@ SCHEMA = {
     "additionalProperties": False,
     "properties": {
         "review": {"type": "boolean"},
-        "check": {"enum": list(CHECK_MODES)},
+        "check": {"enum": [*CHECK_MODES, False]},  # YAML reads a bare `off` as false
         "fix_prs": {"type": "boolean"},
         "audit": {"enum": [True, False, "on", "off"]},
         "ignore": {"type": "array", "items": {"type": "string"}},
@@ -60,7 +60,7 @@ def parse(text: str | None) -> RepoConfig:
         return RepoConfig(errors=tuple(f"{PATH}: {_where(p)}{p.message}" for p in problems))
     return RepoConfig(
         review=document.get("review", True),
-        check=document.get("check", "failure"),
+        check=document.get("check", "failure") or "off",
         fix_prs=document.get("fix_prs", False),
         audit=document.get("audit", True) in (True, "on"),
         ignore=tuple(document.get("ignore", ())),
