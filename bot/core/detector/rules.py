@@ -241,8 +241,8 @@ def _companion_findings(
     """
     switching = bool(load_findings) and all(f.replacement is not None for f in load_findings)
     raised = bool(version_findings) and all(f.replacement is not None for f in version_findings)
-    ends_native = installed is None or table.is_native_version(installed) or raised
     ends_on = table.latest if raised else installed  # a raised range installs the latest release
+    ends_native = ends_on is None or table.is_native_version(ends_on)
     native_after_fix = any(
         table.backend(load.target.entry, _version_of(load, table, ends_on)) == NATIVE for load in loads
     )
