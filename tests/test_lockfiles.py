@@ -312,16 +312,7 @@ def test_a_yarn_lock_with_two_versions_installs_the_one_its_declared_range_names
     assert report.versions == {".": {"range": "^1.20.0", "installed": "1.20.1"}}
 
 
-PNPM_WORKSPACE = """lockfileVersion: '9.0'
-importers:
-  .:
-    dependencies:
-      onnxruntime-web:
-        specifier: ^1.22.0
-        version: 1.22.0
-  packages/app:
-    dependencies: {member}
-"""
+PNPM_WORKSPACE = PNPM_V9.split("  packages/app:")[0] + "  packages/app:\n    dependencies: {member}\n"
 
 
 @pytest.mark.parametrize(
