@@ -15,10 +15,9 @@ JSEP_MARK = b".jsep"
 _ASSET = re.compile(rb"ort-wasm[A-Za-z0-9_-]*(\.jsep)(?:\.(?:wasm|mjs|\*)|(?=[\"'`]))")
 NATIVE_MARK = ".asyncify"
 _STRING_NODES = {"string_fragment", "string", "template_string", "string_content", "attribute_value"}
-# Patterns for the one query pass over JS/TS (javascript.py); `wasmPaths: "…"` pairs come from its pair pattern.
-# The assignment pattern also gives javascript.py `options.device = …` provider requests.
+# The pattern for the one query pass over JS/TS (javascript.py); `wasmPaths: "…"` pairs and assignments come from
+# its pair and assignment patterns.
 QUERY = """
-(assignment_expression left: (member_expression property: (property_identifier) @assigned) right: (_) @assigned_value)
 (member_expression
   object: (member_expression object: (_) @env property: (property_identifier) @webgpu)
   property: (property_identifier) @flag)

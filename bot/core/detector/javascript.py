@@ -9,7 +9,7 @@ from bot.core.detector.companions import asset_names, ignored_flag, wasm_prefix
 from bot.core.detector.facts import CodeFacts, Reference
 from bot.core.detector.parsing import captures, parse, string_content, text
 from bot.core.detector.providers import QUERY as PROVIDERS_QUERY
-from bot.core.detector.providers import Requests
+from bot.core.detector.providers import BOUND_VALUES, Requests
 from bot.core.versions import PACKAGE
 
 # Loads: the string is the first argument or the source of the statement. Only a string naming the package can
@@ -23,6 +23,9 @@ _LOADS = f"""
 _TS_LOADS = _LOADS + f"(import_require_clause source: (string) @src {_NAMES_PACKAGE}) @stmt"  # import x = require('…')
 # A `key: value` pair: a provider request (executionProviders, device, name) or a `wasmPaths: '…'` prefix.
 _PAIRS = "(pair key: [(property_identifier) (string)] @key value: (_) @value)"
+# `name = value` (a binding) or `x.key = value` (like a pair). One bare pattern, sorted out in Python: with field
+# patterns, compiling the query took twice as long, and every worker process of a scan compiles it.
+_ASSIGNMENTS = "(assignment_expression) @assignment"
 _CALLS = {"import": "dynamic-import", "require": "require", "importScripts": "import-scripts"}
 _TYPE_ONLY_PARENTS = {"type_query", "type_annotation", "literal_type", "generic_type"}
 
@@ -43,16 +46,11 @@ def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
         elif "bound" in match:
             requests.bind(match["bound"][0], match["bound_value"][0])
             continue
-        elif "key" in match or "assigned" in match:
-            key, value = (
-                (match["key"][0], match["value"][0])
-                if "key" in match
-                else (match["assigned"][0], match["assigned_value"][0])
-            )
-            requests.request(key, value)
-            reference = wasm_prefix(key, value) if value.type == "string" else None
-            if reference is not None:
-                facts.companions.append(reference)
+        elif "key" in match:
+            _pair(match["key"][0], match["value"][0], requests, facts)
+            continue
+        elif "assignment" in match:
+            _assignment(match["assignment"][0], requests, facts)
             continue
         else:
             reference = ignored_flag(match["env"][0], match["webgpu"][0], match["flag"][0])
@@ -67,7 +65,27 @@ def scan_code(grammar: str, data: bytes, facts: CodeFacts) -> None:
 
 def query_for(grammar: str) -> str:
     loads = _LOADS if grammar == "javascript" else _TS_LOADS
-    return loads + _PAIRS + COMPANIONS_QUERY + PROVIDERS_QUERY
+    return loads + _PAIRS + _ASSIGNMENTS + COMPANIONS_QUERY + PROVIDERS_QUERY
+
+
+def _pair(key: tree_sitter.Node, value: tree_sitter.Node, requests: Requests, facts: CodeFacts) -> None:
+    requests.request(key, value)
+    reference = wasm_prefix(key, value) if value.type == "string" else None
+    if reference is not None:
+        facts.companions.append(reference)
+
+
+def _assignment(node: tree_sitter.Node, requests: Requests, facts: CodeFacts) -> None:
+    left, value = node.child_by_field_name("left"), node.child_by_field_name("right")
+    if left is None or value is None:
+        return
+    if left.type == "identifier":
+        if value.type in BOUND_VALUES:
+            requests.bind(left, value)
+    elif left.type == "member_expression":
+        key = left.child_by_field_name("property")
+        if key is not None and key.type == "property_identifier":
+            _pair(key, value, requests, facts)
 
 
 def _load(match: dict[str, list[tree_sitter.Node]]) -> Reference | None:

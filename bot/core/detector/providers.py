@@ -20,18 +20,23 @@ PROVIDERS = ("webgpu", "webgl")
 EP_NAMES = frozenset({"webgpu", "webgl", "wasm", "cpu", "webnn", "xnnpack"})
 REQUEST_KEYS = frozenset({"name", "device", "executionProviders", "backend"})
 MAX_DEPTH = 4  # identifiers followed through at most this many bindings
-# Patterns for the one query pass over JS/TS (javascript.py); request pairs and member assignments come from
-# its pair pattern and the companions' assignment pattern. A binding is kept only when its value is of a kind
-# `_values` can read (no numbers, calls or functions: most bindings in a file).
-_VALUES = (
-    "[(string) (template_string) (array) (ternary_expression) (binary_expression) (parenthesized_expression)"
-    " (object) (identifier)]"
+# Patterns for the one query pass over JS/TS (javascript.py); request pairs and assignments come from its pair and
+# assignment patterns. A binding is kept only when its value is of a kind `_values` can read (no numbers, calls or
+# functions: most bindings in a file).
+BOUND_VALUES = (
+    "string",
+    "template_string",
+    "array",
+    "ternary_expression",
+    "binary_expression",
+    "parenthesized_expression",
+    "object",
+    "identifier",
 )
 QUERY = f"""
 (array) @list
 (shorthand_property_identifier) @shorthand
-(variable_declarator name: (identifier) @bound value: {_VALUES} @bound_value)
-(assignment_expression left: (identifier) @bound right: {_VALUES} @bound_value)
+(variable_declarator name: (identifier) @bound value: [{" ".join(f"({kind})" for kind in BOUND_VALUES)}] @bound_value)
 """
 # What a provider list may hold: no functions, no nested lists, no strings other than provider names.
 _LIST_ITEMS = frozenset(
