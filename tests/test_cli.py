@@ -146,6 +146,27 @@ def test_the_console_script_is_installed(project: Path) -> None:
     assert "jsep-import" in result.stdout
 
 
+def test_the_console_script_leaves_nothing_unwritten(tmp_path: Path) -> None:
+    """`ortfix scan` ends without the interpreter's teardown: its whole report and every fixed file are out first.
+
+    The tree is larger than a batch, so worker processes scan it.
+    """
+    for i in range(1200):
+        source = f"import * as ort from 'onnxruntime-web';\nexport const s{i} = (u) => ort.InferenceSession.create(u, "
+        (tmp_path / f"m{i}.js").write_text(source + "{ executionProviders: ['webgpu'] });\n")
+    script = str(Path(sys.executable).with_name("ortfix"))
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    result = subprocess.run([script, "scan", str(tmp_path), "--format", "json"], capture_output=True, env=buffered)
+    assert result.returncode == 1
+    assert len(json.loads(result.stdout)["findings"]) == 1200
+    one = subprocess.run([script, "scan", str(tmp_path / "m0.js")], capture_output=True, text=True, env=buffered)
+    assert one.returncode == 1 and "m0.js:1:" in one.stdout and one.stdout.endswith("\n")  # a report smaller than a buffer
+    fixed = subprocess.run([script, "scan", str(tmp_path), "--fix"], capture_output=True, text=True, env=buffered)
+    assert fixed.returncode == 0
+    assert fixed.stderr.count("fixed") == 1200
+    assert all("'onnxruntime-web/webgpu'" in (tmp_path / f"m{i}.js").read_text() for i in range(1200))
+
+
 def test_fix_switches_imports_and_assets_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """One --fix changes the import, the asset names, the copy config and the wasmPaths prefix."""
     root = tmp_path / "assets"

@@ -3,6 +3,23 @@
 `main` is the console script's entry point, `bot.cli:main`, kept where installs expect it.
 """
 
-from bot.cli.commands import main
+import os
+import sys
+
+from bot.cli import commands
+
+
+def main() -> None:
+    code = commands.main()
+    if sys.argv[1:2] == ["scan"]:
+        # All a scan leaves to do is flush its report: skip tearing the interpreter down, which frees every module
+        # and object one by one and takes a tenth of a large scan's time (bench/scan_bench.py).
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+    sys.exit(code)
+
 
 __all__ = ["main"]
