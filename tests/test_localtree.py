@@ -46,10 +46,25 @@ def test_an_unreadable_entry_is_a_note_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_a_file_over_the_cap_is_not_read(tmp_path: Path) -> None:
-    """The size is checked before reading; the note gives the size and the cap."""
+    """A file over the cap is not scanned, however large; the note gives the size and the cap."""
     (tmp_path / "big.js").write_text(IMPORT + " " * 2000)
+    (tmp_path / "huge.js").write_text(IMPORT + " " * 3 * localtree.FIRST_READ)
     report = scan_dir(tmp_path, max_bytes=1000)
-    assert report.notes == ["big.js: not scanned, 2,040 bytes is over the 1,000-byte cap"]
+    assert report.notes == [
+        "big.js: not scanned, 2,040 bytes is over the 1,000-byte cap",
+        "huge.js: not scanned, 196,648 bytes is over the 1,000-byte cap",
+    ]
+
+
+def test_a_file_longer_than_one_read_is_read_whole(tmp_path: Path) -> None:
+    """The load at the end of a file several reads long is found, as is one in a file of exactly one read."""
+    line = "// filler\n"
+    (tmp_path / "long.js").write_text(line * (3 * localtree.FIRST_READ // len(line)) + IMPORT + WEBGPU)
+    exact = IMPORT + WEBGPU + line * ((localtree.FIRST_READ - len(IMPORT + WEBGPU)) // len(line))
+    (tmp_path / "exact.js").write_text(exact + "\n" * (localtree.FIRST_READ - len(exact)))
+    assert (tmp_path / "exact.js").stat().st_size == localtree.FIRST_READ
+    report = scan_dir(tmp_path)
+    assert sorted((f.path, f.line) for f in report.findings) == [("exact.js", 1), ("long.js", 19661)]
 
 
 def test_the_progress_bar_shows_on_a_terminal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -23,6 +23,7 @@ GITIGNORE = ".gitignore"
 NOT_READ = "{path}: not read ({reason})"
 NOT_JSON = "{path}: not read as a package.json ({error})"
 BATCH = 500  # files a worker process takes at once; a tree of one batch is scanned in-process
+FIRST_READ = 1 << 16  # bytes of a file read before asking its size
 PROGRESS_FROM = 3000  # trees smaller than this finish before a progress line is worth printing
 Job = tuple[str, list[tuple[str, str]], int, bool]  # the root; (relative path, kind) of each file; size cap; linking
 Outcomes = tuple[int, list[Examined | str]]  # sources that hold nothing; of the others, what each holds or a note
@@ -102,8 +103,10 @@ def _map(function: Callable[[T], R], jobs: Iterator[T]) -> Iterator[R]:
 
 
 def _finally_shut(pool: Executor, results: Iterator[R]) -> Iterator[R]:
-    with pool:
+    try:
         yield from results
+    finally:
+        pool.shutdown(wait=False)  # the workers exit on their own; nothing waits for them
 
 
 def _examine_batch(job: Job) -> Outcomes:
@@ -158,17 +161,17 @@ def _manifest_note(relative: str, data: bytes) -> str:
 
 
 def _read(path: str, cap: int) -> bytes | None:
-    """The file's bytes, or None when it is larger than `cap` (then it is not read)."""
+    """The file's bytes, or None when it is larger than `cap` (then, past its first read, it is not read)."""
     descriptor = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(descriptor).st_size
-        if size > cap:
-            return None
-        data = os.read(descriptor, size + 1)  # one read is the rule: a short read is the end of the file
-        if len(data) > size:  # the file grew since fstat: read on to its end or past the cap
-            chunks = [data]
-            while chunks[-1] and sum(map(len, chunks)) <= cap:
-                chunks.append(os.read(descriptor, 1 << 16))
+        data = os.read(descriptor, FIRST_READ)  # a short read is the end of the file: most sources need no fstat
+        if len(data) == FIRST_READ:
+            size = os.fstat(descriptor).st_size
+            if size > cap:
+                return None
+            chunks = [data, os.read(descriptor, max(1, size + 1 - FIRST_READ))]
+            while chunks[-1] and sum(map(len, chunks)) <= cap:  # the file grew since fstat: read on to its end
+                chunks.append(os.read(descriptor, FIRST_READ))
             data = b"".join(chunks)
     finally:
         os.close(descriptor)
