@@ -103,10 +103,8 @@ def _map(function: Callable[[T], R], jobs: Iterator[T]) -> Iterator[R]:
 
 
 def _finally_shut(pool: Executor, results: Iterator[R]) -> Iterator[R]:
-    try:
+    with pool:
         yield from results
-    finally:
-        pool.shutdown(wait=False)  # the workers exit on their own; nothing waits for them
 
 
 def _examine_batch(job: Job) -> Outcomes:
