@@ -1,9 +1,10 @@
 """Benchmark: webhook acknowledgement latency of `ortfix serve` as deployed, against a bare 202 app, in one run.
 
-Run by hand: `python bench/webhook_bench.py [--deliveries N] [--clients C] [--rate R]`. Three
-servers in turn, each on gunicorn with the same workers: the floor (a bare WSGI app answering 202),
+Run by hand: `python bench/webhook_bench.py [--deliveries N] [--clients C] [--rate R] [--rounds K]`.
+Three servers in turn, each on gunicorn with the same workers: the floor (a bare WSGI app answering 202),
 `ortfix serve` (gunicorn plus its consumer working the queue on SQLite, the one-machine default),
-and ortfix's web process alone. Open loop: each client sends on a fixed schedule, and a request's
+and ortfix's web process alone; they take turns for K rounds (3 by default), each round sending each
+a K-th of the deliveries, and each server's latencies are pooled. Open loop: each client sends on a fixed schedule, and a request's
 latency runs from its scheduled send time, so a stall counts for every request it delays. Prints
 p50/p99/p99.9 for each, the ratio serve/floor (target: p99 within 2x at 300/s), throughput flat out
 as a ratio, deliveries lost (acknowledged but not in the store), and the GitHub API calls one PR
@@ -184,6 +185,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers, the same for every server")
     parser.add_argument("--rate", type=float, default=300, help="deliveries per second in all")
+    parser.add_argument("--rounds", type=int, default=3, help="each server runs this many times, taking turns")
     args = parser.parse_args()
     from tests.conftest import private_key as make_key
 
@@ -213,19 +215,30 @@ def main() -> None:
             "ortfix serve": lambda port: [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", str(args.workers)],
             "ortfix web only": lambda port: [*gunicorn, "--bind", f"127.0.0.1:{port}", "bot.web:wsgi()"],
         }
-        for name, command in servers.items():
-            port = free_port()
-            db = f"{temp}/{name.split()[1]}.db"
-            server = start(command(port), port, {**env, "PORT": str(port), "ORTFIX_DB": db})
-            try:
-                fire(port, [(f"warm-{i}", body(-1 - i)) for i in range(200)], args.clients)
-                latencies, errors, acknowledged = fire(port, bodies, args.clients, args.rate)
-                started = time.perf_counter()
-                fire(port, saturate, args.clients)
-                wall = time.perf_counter() - started
-            finally:
-                stop(server)
-            results[name] = (latencies, errors, acknowledged, len(saturate) / wall)
+        runs: dict[str, list[tuple[list[float], int, list[str], int, float]]] = {name: [] for name in servers}
+        for round_ in range(args.rounds):  # every server in turn, round after round: a slower minute slows each alike
+            for name, command in servers.items():
+                port = free_port()
+                db = f"{temp}/{name.split()[1]}.db"
+                server = start(command(port), port, {**env, "PORT": str(port), "ORTFIX_DB": db})
+                warm = [(f"warm-{round_}-{i}", body(-1 - round_ * 200 - i)) for i in range(200)]
+                flat = saturate[round_ :: args.rounds]
+                try:
+                    fire(port, warm, args.clients)
+                    latencies, errors, acknowledged = fire(port, bodies[round_ :: args.rounds], args.clients, args.rate)
+                    started = time.perf_counter()
+                    fire(port, flat, args.clients)
+                    wall = time.perf_counter() - started
+                finally:
+                    stop(server)
+                runs[name].append((latencies, errors, acknowledged, len(flat), wall))
+        for name, each in runs.items():
+            results[name] = (
+                [latency for run in each for latency in run[0]],
+                sum(run[1] for run in each),
+                [delivery for run in each for delivery in run[2]],
+                sum(run[3] for run in each) / sum(run[4] for run in each),
+            )
         with sqlite3.connect(f"{temp}/serve.db") as db:
             stored = {row[0] for row in db.execute("SELECT id FROM ortfix_deliveries WHERE id LIKE 'bench-%'")}
     cores = os.cpu_count()
@@ -233,7 +246,8 @@ def main() -> None:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print(
         f"{args.deliveries:,} signed {EVENT} deliveries, open loop at {args.rate:.0f}/s over {args.clients} "
-        f"connections; gunicorn --workers {args.workers}; {cores} cores, Python {python}; load average {load}"
+        f"connections, in {args.rounds} rounds taking turns; gunicorn --workers {args.workers}; {cores} cores, "
+        f"Python {python}; load average {load}"
     )
     for name, (latencies, errors, _, throughput) in results.items():
         ms = [x * 1000 for x in latencies]

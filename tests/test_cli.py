@@ -160,7 +160,9 @@ def test_the_console_script_leaves_nothing_unwritten(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert len(json.loads(result.stdout)["findings"]) == 1200
     one = subprocess.run([script, "scan", str(tmp_path / "m0.js")], capture_output=True, text=True, env=buffered)
-    assert one.returncode == 1 and "m0.js:1:" in one.stdout and one.stdout.endswith("\n")  # a report smaller than a buffer
+    assert (
+        one.returncode == 1 and "m0.js:1:" in one.stdout and one.stdout.endswith("\n")
+    )  # a report smaller than a buffer
     fixed = subprocess.run([script, "scan", str(tmp_path), "--fix"], capture_output=True, text=True, env=buffered)
     assert fixed.returncode == 0
     assert fixed.stderr.count("fixed") == 1200

@@ -118,7 +118,7 @@ def test_serve_runs_web_and_worker_and_stops_on_sigterm(tmp_path, private_key, g
 
 
 def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, github_http) -> None:
-    """`ortfix serve`: gunicorn at the niceness serve was started with, its consumer process 10 below it."""
+    """`ortfix serve`: gunicorn scheduled as serve was, its consumer process (every thread of it) SCHED_IDLE."""
     port = free_port()
     env = service_env(tmp_path, private_key, PORT=str(port), GITHUB_API_URL=github_http.url)
     process = subprocess.Popen(
@@ -126,13 +126,16 @@ def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, git
     )
     try:
         wait_until_up(f"http://127.0.0.1:{port}/healthz", process)
-        own = os.getpriority(os.PRIO_PROCESS, 0)
         children = [int(pid) for pid in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()]
         commands = {pid: Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0") for pid in children}
         (web,) = (pid for pid, argv in commands.items() if any(b"gunicorn" in arg for arg in argv))  # setproctitle too
         (worker,) = (pid for pid, argv in commands.items() if b"worker" in argv)
-        assert os.getpriority(os.PRIO_PROCESS, web) == own
-        assert os.getpriority(os.PRIO_PROCESS, worker) == own + 10
+        assert os.sched_getscheduler(web) == os.sched_getscheduler(0) == os.SCHED_OTHER
+        deadline = time.monotonic() + 30
+        while len(threads := [int(tid) for tid in os.listdir(f"/proc/{worker}/task")]) < 2:  # its threads started
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        assert {os.sched_getscheduler(tid) for tid in threads} == {os.SCHED_IDLE}
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)

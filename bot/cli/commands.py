@@ -179,7 +179,6 @@ SETUP_NEEDS_PUBLIC_URL = (
 )
 
 
-CONSUMER_NICENESS = 10  # `ortfix serve`'s consumer, below its web server
 SWITCH_SECONDS = 0.001  # the consumer's GIL hand-over (Python's default is 5 ms)
 CHECKPOINT_SECONDS = 1.0  # the consumer's checkpoints: often enough that a webhook never reaches store.CHECKPOINT_PAGES
 
@@ -210,7 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         open_store(None, settings.db_path, settings.lease_seconds).lapse_running()
     # jobs share the cores with gunicorn: webhooks first (their acknowledgement is what GitHub times)
-    worker = processes.spawn([sys.executable, "-m", "bot.cli", "worker"], niceness=CONSUMER_NICENESS)
+    worker = processes.spawn([sys.executable, "-m", "bot.cli", "worker"], idle=True)
     # a child that dies on its own takes the other with it, so that a supervisor restarts both
     return EXIT_CLEAN if processes.supervise([web, worker]) == "signal" else EXIT_FAILED
 

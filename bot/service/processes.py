@@ -16,13 +16,17 @@ GRACE_SECONDS = 30  # gunicorn's graceful timeout and the consumer's shutdown ti
 POLL_SECONDS = 0.2
 
 
-def spawn(command: list[str], env: dict[str, str] | None = None, niceness: int = 0) -> subprocess.Popen:
-    """Start `command` as a child that Linux sends SIGTERM when this process dies, however it dies."""
+def spawn(command: list[str], env: dict[str, str] | None = None, idle: bool = False) -> subprocess.Popen:
+    """Start `command` as a child that Linux sends SIGTERM when this process dies, however it dies.
+
+    `idle`: Linux's SCHED_IDLE, so that the child runs on a core nothing else wants, and gives it up at once to a
+    process that wakes (a web worker with a webhook to answer). A niced process still takes its share.
+    """
     parent = os.getpid()
 
     def die_with_parent() -> None:  # in the child, between fork and exec
-        if niceness:
-            os.nice(niceness)
+        if idle:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)

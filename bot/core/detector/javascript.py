@@ -8,8 +8,8 @@ from bot.core.detector.companions import QUERY as COMPANIONS_QUERY
 from bot.core.detector.companions import asset_names, ignored_flag, wasm_prefix
 from bot.core.detector.facts import CodeFacts, Reference
 from bot.core.detector.parsing import captures, parse, string_content, text
-from bot.core.detector.providers import QUERY as PROVIDERS_QUERY
 from bot.core.detector.providers import BOUND_VALUES, Requests
+from bot.core.detector.providers import QUERY as PROVIDERS_QUERY
 from bot.core.versions import PACKAGE
 
 # Loads: the string is the first argument or the source of the statement. Only a string naming the package can
