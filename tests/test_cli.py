@@ -169,6 +169,17 @@ def test_the_console_script_leaves_nothing_unwritten(tmp_path: Path) -> None:
     assert all("'onnxruntime-web/webgpu'" in (tmp_path / f"m{i}.js").read_text() for i in range(1200))
 
 
+def test_a_report_that_cannot_be_written_is_a_failure(tmp_path: Path) -> None:
+    """`ortfix scan > /dev/full`: the flush before the quick exit fails, and the exit code says so."""
+    (tmp_path / "a.js").write_text("export const a = 1;\n")
+    script = str(Path(sys.executable).with_name("ortfix"))
+    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([script, "scan", str(tmp_path)], stdout=full, stderr=subprocess.PIPE, env=buffered)
+    assert result.returncode == 120
+    assert b"could not be written" in result.stderr
+
+
 def test_fix_switches_imports_and_assets_together(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """One --fix changes the import, the asset names, the copy config and the wasmPaths prefix."""
     root = tmp_path / "assets"

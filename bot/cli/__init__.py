@@ -17,8 +17,12 @@ def main() -> None:
         try:
             sys.stdout.flush()
             sys.stderr.flush()
-        finally:
-            os._exit(code)
+        except BrokenPipeError:
+            pass  # the reader left (`ortfix scan | head`): nothing to tell it
+        except OSError as error:  # a full disk: the report is not whole, so the scan did not succeed
+            code = 120  # what Python exits with when its own final flush fails
+            os.write(2, f"ortfix: the report could not be written: {error}\n".encode())
+        os._exit(code)
     sys.exit(code)
 
 
