@@ -16,6 +16,7 @@ import pytest
 from bot.cli import formats
 from bot.cli.commands import _parser, main
 from tests.conftest import CORPUS
+from tests.paths import ORTFIX
 
 JSON_KEYS = {"path", "line", "end_line", "column", "rule", "severity", "message", "original", "replacement"}
 
@@ -138,10 +139,15 @@ def test_usage_errors_exit_2(args: list[str], capsys: pytest.CaptureFixture[str]
     assert code == 2 and err
 
 
+def ortfix(*args: str, **options) -> subprocess.CompletedProcess:
+    """The installed console script, its output block-buffered as when piped (the suite may set PYTHONUNBUFFERED)."""
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    return subprocess.run([ORTFIX, *args], env=env, timeout=120, **options)
+
+
 def test_the_console_script_is_installed(project: Path) -> None:
     """`ortfix` on PATH runs the same command (the README's quick start)."""
-    script = Path(sys.executable).with_name("ortfix")
-    result = subprocess.run([str(script), "scan", str(project)], capture_output=True, text=True, timeout=60)
+    result = ortfix("scan", str(project), capture_output=True, text=True)
     assert result.returncode == 1
     assert "jsep-import" in result.stdout
 
@@ -154,16 +160,12 @@ def test_the_console_script_leaves_nothing_unwritten(tmp_path: Path) -> None:
     for i in range(1200):
         source = f"import * as ort from 'onnxruntime-web';\nexport const s{i} = (u) => ort.InferenceSession.create(u, "
         (tmp_path / f"m{i}.js").write_text(source + "{ executionProviders: ['webgpu'] });\n")
-    script = str(Path(sys.executable).with_name("ortfix"))
-    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
-    result = subprocess.run([script, "scan", str(tmp_path), "--format", "json"], capture_output=True, env=buffered)
+    result = ortfix("scan", str(tmp_path), "--format", "json", capture_output=True)
     assert result.returncode == 1
     assert len(json.loads(result.stdout)["findings"]) == 1200
-    one = subprocess.run([script, "scan", str(tmp_path / "m0.js")], capture_output=True, text=True, env=buffered)
-    assert (
-        one.returncode == 1 and "m0.js:1:" in one.stdout and one.stdout.endswith("\n")
-    )  # a report smaller than a buffer
-    fixed = subprocess.run([script, "scan", str(tmp_path), "--fix"], capture_output=True, text=True, env=buffered)
+    one = ortfix("scan", str(tmp_path / "m0.js"), capture_output=True, text=True)  # a report smaller than a buffer
+    assert one.returncode == 1 and "m0.js:1:" in one.stdout and one.stdout.endswith("\n")
+    fixed = ortfix("scan", str(tmp_path), "--fix", capture_output=True, text=True)
     assert fixed.returncode == 0
     assert fixed.stderr.count("fixed") == 1200
     assert all("'onnxruntime-web/webgpu'" in (tmp_path / f"m{i}.js").read_text() for i in range(1200))
@@ -172,10 +174,8 @@ def test_the_console_script_leaves_nothing_unwritten(tmp_path: Path) -> None:
 def test_a_report_that_cannot_be_written_is_a_failure(tmp_path: Path) -> None:
     """`ortfix scan > /dev/full`: the flush before the quick exit fails, and the exit code says so."""
     (tmp_path / "a.js").write_text("export const a = 1;\n")
-    script = str(Path(sys.executable).with_name("ortfix"))
-    buffered = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
     with open("/dev/full", "w") as full:
-        result = subprocess.run([script, "scan", str(tmp_path)], stdout=full, stderr=subprocess.PIPE, env=buffered)
+        result = ortfix("scan", str(tmp_path), stdout=full, stderr=subprocess.PIPE)
     assert result.returncode == 120
     assert b"could not be written" in result.stderr
 

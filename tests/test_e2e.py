@@ -26,6 +26,7 @@ from bot.core.detector import scan_files
 from tests.conftest import SECRET, example, free_port, pull_request_payload, served
 from tests.fake_github import FakeGitHub
 from tests.fake_github import PullRequest as FakePull
+from tests.paths import ORTFIX
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +35,6 @@ MANIFEST = '{\n  "dependencies": {\n    "onnxruntime-web": "^1.30.0"\n  }\n}\n'
 SESSION = "export const open = (m) => ort.InferenceSession.create(m, { executionProviders: ['webgpu'] });\n"
 MODEL = "import * as ort from 'onnxruntime-web';\n" + SESSION
 FIXED = "import * as ort from 'onnxruntime-web/webgpu';\n" + SESSION
-ORTFIX = str(Path(sys.executable).with_name("ortfix"))
 
 
 @pytest.fixture

@@ -16,8 +16,7 @@ import requests
 
 from bot.core import events
 from tests.conftest import METRICS_AUTH, METRICS_TOKEN, SECRET, free_port, pull_request_payload
-
-ORTFIX = str(Path(sys.executable).with_name("ortfix"))
+from tests.paths import ORTFIX
 
 
 def service_env(tmp_path: Path, private_key: str, **extra: str) -> dict[str, str]:

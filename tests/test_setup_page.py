@@ -10,7 +10,6 @@ import re
 import signal
 import stat
 import subprocess
-import sys
 import threading
 from pathlib import Path
 
@@ -23,9 +22,9 @@ from werkzeug.wrappers import Request, Response
 
 from bot.core.events import sign
 from tests.conftest import free_port
+from tests.paths import ORTFIX
 from tests.test_service_process import wait_until_up
 
-ORTFIX = str(Path(sys.executable).with_name("ortfix"))
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
 pytestmark = pytest.mark.slow
