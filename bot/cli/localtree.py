@@ -167,10 +167,12 @@ def _read(path: str, cap: int) -> bytes | None:
             size = os.fstat(descriptor).st_size
             if size > cap:
                 return None
-            chunks = [data, os.read(descriptor, max(1, size + 1 - FIRST_READ))]
-            while chunks[-1] and sum(map(len, chunks)) <= cap:  # the file grew since fstat: read on to its end
-                chunks.append(os.read(descriptor, FIRST_READ))
-            data = b"".join(chunks)
+            data += os.read(descriptor, max(1, size + 1 - FIRST_READ))
+            if len(data) > size:  # the file grew since fstat: read on to its end or past the cap
+                chunks = [data]
+                while chunks[-1] and sum(map(len, chunks)) <= cap:
+                    chunks.append(os.read(descriptor, FIRST_READ))
+                data = b"".join(chunks)
     finally:
         os.close(descriptor)
     return None if len(data) > cap else data
