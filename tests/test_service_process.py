@@ -138,3 +138,15 @@ def test_serve_runs_its_consumer_below_its_web_server(tmp_path, private_key, git
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)
+
+
+def test_a_child_starts_where_the_sandbox_forbids_sched_idle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A seccomp profile may refuse SCHED_IDLE: the consumer then runs as serve does, rather than not at all."""
+    from bot.service import processes
+
+    def refused(*_args: object) -> None:
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(processes.os, "sched_setscheduler", refused)  # the child, forked from here, sees it too
+    child = processes.spawn([sys.executable, "-c", "pass"], idle=True)
+    assert child.wait(timeout=30) == 0

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import nodesemver
@@ -89,7 +89,7 @@ def in_range(version: str, range_text: str) -> bool:
     return bool(nodesemver.satisfies(version, range_text, True, include_prerelease=True))
 
 
-@cache  # a scan asks about the same few versions for every load it finds, and semver is slow
+@lru_cache(maxsize=4096)  # a scan asks about the same few versions for every load; a worker lives for weeks
 def compare(a: str, b: str) -> int:
     return int(nodesemver.compare(a, b, True))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import signal
@@ -26,7 +27,8 @@ def spawn(command: list[str], env: dict[str, str] | None = None, idle: bool = Fa
 
     def die_with_parent() -> None:  # in the child, between fork and exec
         if idle:
-            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            with contextlib.suppress(OSError):  # a sandbox that forbids it (seccomp): the child runs as the parent does
+                os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
