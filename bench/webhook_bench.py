@@ -3,10 +3,10 @@
 Run by hand: `python bench/webhook_bench.py [--deliveries N] [--clients C] [--rate R] [--rounds K]`.
 Three servers in turn, each on gunicorn with the same workers: the floor (a bare WSGI app answering 202),
 `ortfix serve` (gunicorn plus its consumer working the queue on SQLite, the one-machine default),
-and ortfix's web process alone; they take turns for K rounds (3 by default), each round sending each
-a K-th of the deliveries, and each server's latencies are pooled. Open loop: each client sends on a fixed schedule, and a request's
-latency runs from its scheduled send time, so a stall counts for every request it delays. Prints
-p50/p99/p99.9 for each, the ratio serve/floor (target: p99 within 2x at 300/s), throughput flat out
+and ortfix's web process alone. They take turns for K rounds (3 by default), each round sending each
+a K-th of the deliveries to a fresh store, and each server's latencies are pooled. Open loop: each
+client sends on a fixed schedule, and a request's latency runs from its scheduled send time, so a
+stall counts for every request it delays. Prints p50/p99/p99.9 for each, the ratio serve/floor (target: p99 within 2x at 300/s), throughput flat out
 as a ratio, deliveries lost (acknowledged but not in the store), and the GitHub API calls one PR
 review costs (against the suite's fake GitHub). The deliveries are check_suite re-requests for no
 pull request: the web side does what it does for any job (verify, record, enqueue), and the consumer's
@@ -215,32 +215,34 @@ def main() -> None:
             "ortfix serve": lambda port: [ORTFIX, "serve", "--host", "127.0.0.1", "--web-workers", str(args.workers)],
             "ortfix web only": lambda port: [*gunicorn, "--bind", f"127.0.0.1:{port}", "bot.web:wsgi()"],
         }
-        runs: dict[str, list[tuple[list[float], int, list[str], int, float]]] = {name: [] for name in servers}
+        latencies: dict[str, list[float]] = {name: [] for name in servers}
+        acknowledged: dict[str, list[str]] = {name: [] for name in servers}
+        errors = dict.fromkeys(servers, 0)
+        flat_out = dict.fromkeys(servers, 0.0)  # seconds the flat-out deliveries took, in all
         for round_ in range(args.rounds):  # every server in turn, round after round: a slower minute slows each alike
             for name, command in servers.items():
                 port = free_port()
-                db = f"{temp}/{name.split()[1]}.db"
+                # a store of its own each round: no backlog from the last round's flat-out burst in this one's figures
+                db = f"{temp}/{name.split()[1]}-{round_}.db"
                 server = start(command(port), port, {**env, "PORT": str(port), "ORTFIX_DB": db})
                 warm = [(f"warm-{round_}-{i}", body(-1 - round_ * 200 - i)) for i in range(200)]
-                flat = saturate[round_ :: args.rounds]
                 try:
                     fire(port, warm, args.clients)
-                    latencies, errors, acknowledged = fire(port, bodies[round_ :: args.rounds], args.clients, args.rate)
+                    measured, failed, taken = fire(port, bodies[round_ :: args.rounds], args.clients, args.rate)
                     started = time.perf_counter()
-                    fire(port, flat, args.clients)
-                    wall = time.perf_counter() - started
+                    fire(port, saturate[round_ :: args.rounds], args.clients)
+                    flat_out[name] += time.perf_counter() - started
                 finally:
                     stop(server)
-                runs[name].append((latencies, errors, acknowledged, len(flat), wall))
-        for name, each in runs.items():
-            results[name] = (
-                [latency for run in each for latency in run[0]],
-                sum(run[1] for run in each),
-                [delivery for run in each for delivery in run[2]],
-                sum(run[3] for run in each) / sum(run[4] for run in each),
-            )
-        with sqlite3.connect(f"{temp}/serve.db") as db:
-            stored = {row[0] for row in db.execute("SELECT id FROM ortfix_deliveries WHERE id LIKE 'bench-%'")}
+                latencies[name] += measured
+                errors[name] += failed
+                acknowledged[name] += taken
+        for name in servers:
+            results[name] = (latencies[name], errors[name], acknowledged[name], len(saturate) / flat_out[name])
+        stored = set()
+        for round_ in range(args.rounds):
+            with sqlite3.connect(f"{temp}/serve-{round_}.db") as db:
+                stored |= {row[0] for row in db.execute("SELECT id FROM ortfix_deliveries WHERE id LIKE 'bench-%'")}
     cores = os.cpu_count()
     python = sys.version.split()[0]
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
